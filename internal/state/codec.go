@@ -1,0 +1,134 @@
+package state
+
+import (
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrCorrupt is matched by every *CorruptError.
+var ErrCorrupt = errors.New("corrupt record")
+
+// CorruptError reports a stored value that cannot be decoded. It names the
+// bucket and the key so that `syncd state forget ID` can remove it.
+type CorruptError struct {
+	Kind string // "mapping", "intent", "failure", "owner", "cursor", "schema"
+	Key  string // the Nexudus id, CoreData id or meta key
+	Err  error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("state: decode %s %s: %v", e.Kind, e.Key, e.Err)
+}
+
+// Unwrap exposes both ErrCorrupt and the decoder's own error.
+func (e *CorruptError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
+
+func corrupt(kind string, id int64, err error) error {
+	return &CorruptError{Kind: kind, Key: fmt.Sprint(id), Err: err}
+}
+
+// idKey is big-endian so that bbolt's byte order is numeric order.
+func idKey(id int64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(id))
+	return b[:]
+}
+
+func keyID(k []byte) (int64, error) {
+	if len(k) != 8 {
+		return 0, fmt.Errorf("%w: key of %d bytes, want 8", ErrCorrupt, len(k))
+	}
+	return int64(binary.BigEndian.Uint64(k)), nil
+}
+
+func checkID(id int64) error {
+	if id <= 0 {
+		return fmt.Errorf("%w: nexudus id must be positive", ErrInvalid)
+	}
+	return nil
+}
+
+// decodeMapping never keeps data: json.Unmarshal copies every string, so the
+// result may outlive the transaction that produced data.
+func decodeMapping(id int64, data []byte) (Mapping, error) {
+	var m Mapping
+	if err := json.Unmarshal(data, &m); err != nil {
+		return Mapping{}, corrupt("mapping", id, err)
+	}
+	if m.NexudusID != id {
+		return Mapping{}, corrupt("mapping", id, fmt.Errorf("record holds nexudus id %d", m.NexudusID))
+	}
+	if m.CoreDataID == "" {
+		return Mapping{}, corrupt("mapping", id, errors.New("empty coredata id"))
+	}
+	return m, nil
+}
+
+func decodeIntent(id int64, data []byte) (Intent, error) {
+	var in Intent
+	if err := json.Unmarshal(data, &in); err != nil {
+		return Intent{}, corrupt("intent", id, err)
+	}
+	if in.NexudusID != id {
+		return Intent{}, corrupt("intent", id, fmt.Errorf("record holds nexudus id %d", in.NexudusID))
+	}
+	return in, nil
+}
+
+func decodeFailure(id int64, data []byte) (Failure, error) {
+	var f Failure
+	if err := json.Unmarshal(data, &f); err != nil {
+		return Failure{}, corrupt("failure", id, err)
+	}
+	if f.NexudusID != id {
+		return Failure{}, corrupt("failure", id, fmt.Errorf("record holds nexudus id %d", f.NexudusID))
+	}
+	return f, nil
+}
+
+func decodeOwner(coreDataID string, data []byte) (int64, error) {
+	var id int64
+	if err := json.Unmarshal(data, &id); err != nil {
+		return 0, &CorruptError{Kind: "owner", Key: coreDataID, Err: err}
+	}
+	return id, nil
+}
+
+// utc normalises a time for storage: UTC, no monotonic reading, and the zero
+// time stays zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// timePtr turns the zero time into JSON null for `state ls -json`.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func sortByID[T any](s []T, id func(T) int64) {
+	slices.SortFunc(s, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+}

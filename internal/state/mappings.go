@@ -1,0 +1,208 @@
+package state
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Mapping records that a Nexudus file is mirrored in a CoreData file, and
+// which bytes: a later poll uploads only when the md5 differs.
+type Mapping struct {
+	NexudusID  int64     `json:"nexudus_id"`
+	CoreDataID string    `json:"coredata_id"`
+	MD5        string    `json:"md5"`
+	Size       int64     `json:"size"`
+	UpdatedOn  time.Time `json:"updated_on"` // Nexudus UpdatedOn of the record mirrored
+	SnapshotID string    `json:"snapshot_id"`
+	Title      string    `json:"title"`
+	Parent     string    `json:"parent"`
+	Filename   string    `json:"filename"`
+	SyncedAt   time.Time `json:"synced_at"`
+}
+
+// Mapping returns the mapping of a Nexudus file; ok is false when it has none.
+func (s *Store) Mapping(id int64) (m Mapping, ok bool, err error) {
+	err = s.view("mapping", id, func(tx *bolt.Tx) error {
+		v := get(tx, bucketFiles, idKey(id))
+		if v == nil {
+			return nil
+		}
+		m, err = decodeMapping(id, v)
+		ok = err == nil
+		return err
+	})
+	return m, ok, err
+}
+
+// PutMapping records a file as mirrored. In the same transaction it claims
+// the CoreData id in the owners index (releasing the previous one if the
+// mapping moved), and drops the file's intent and failure records: the create
+// and the failure are over once the mapping exists.
+func (s *Store) PutMapping(m Mapping) error {
+	if err := checkID(m.NexudusID); err != nil {
+		return wrap("put mapping", m.NexudusID, err)
+	}
+	if m.CoreDataID == "" {
+		return wrap("put mapping", m.NexudusID, fmt.Errorf("%w: empty coredata id", ErrInvalid))
+	}
+	m.UpdatedOn = utc(m.UpdatedOn)
+	m.SyncedAt = utc(m.SyncedAt)
+	return s.update("put mapping", m.NexudusID, func(tx *bolt.Tx) error {
+		key := idKey(m.NexudusID)
+		owners := tx.Bucket(bucketOwners)
+		if v := owners.Get([]byte(m.CoreDataID)); v != nil {
+			other, err := decodeOwner(m.CoreDataID, v)
+			if err != nil {
+				return err
+			}
+			if other != m.NexudusID {
+				return fmt.Errorf("coredata file %s already mirrors nexudus file %d: %w", m.CoreDataID, other, ErrOwned)
+			}
+		}
+		files := tx.Bucket(bucketFiles)
+		if v := files.Get(key); v != nil {
+			old, err := decodeMapping(m.NexudusID, v)
+			switch {
+			case err != nil:
+				// Overwriting a corrupt record repairs it; its CoreData id
+				// is unknown, so find the owner entries by value.
+				if err := releaseOwnerScan(owners, m.NexudusID); err != nil {
+					return err
+				}
+			case old.CoreDataID != m.CoreDataID:
+				if err := releaseOwner(owners, old.CoreDataID, m.NexudusID); err != nil {
+					return err
+				}
+			}
+		}
+		if err := putJSON(files, key, m); err != nil {
+			return err
+		}
+		if err := putJSON(owners, []byte(m.CoreDataID), m.NexudusID); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bucketIntents, bucketFailures, bucketParked} {
+			if err := tx.Bucket(b).Delete(key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// releaseOwner removes coreDataID from the owners index only if id owns it,
+// so that a stale mapping cannot free a CoreData file someone else claimed.
+func releaseOwner(owners *bolt.Bucket, coreDataID string, id int64) error {
+	v := owners.Get([]byte(coreDataID))
+	if v == nil {
+		return nil
+	}
+	owner, err := decodeOwner(coreDataID, v)
+	if err != nil {
+		return err
+	}
+	if owner != id {
+		return nil
+	}
+	return owners.Delete([]byte(coreDataID))
+}
+
+// Owner returns the Nexudus file that a CoreData file mirrors.
+func (s *Store) Owner(coreDataID string) (id int64, ok bool, err error) {
+	err = s.view("owner", coreDataID, func(tx *bolt.Tx) error {
+		v := get(tx, bucketOwners, []byte(coreDataID))
+		if v == nil {
+			return nil
+		}
+		id, err = decodeOwner(coreDataID, v)
+		ok = err == nil
+		return err
+	})
+	return id, ok, err
+}
+
+// Mappings lists every mapping, sorted by Nexudus id (bbolt's key order:
+// ids are positive and keys big-endian).
+func (s *Store) Mappings() ([]Mapping, error) {
+	var out []Mapping
+	err := s.view("list mappings", nil, func(tx *bolt.Tx) error {
+		return forEach(tx, bucketFiles, func(k, v []byte) error {
+			id, err := keyID(k)
+			if err != nil {
+				return err
+			}
+			m, err := decodeMapping(id, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Forget removes everything recorded about a Nexudus file (mapping and its
+// owner entry, intent, failure). The next poll treats it as new, so the
+// CoreData file it had is found again by the crash-recovery lookup.
+func (s *Store) Forget(id int64) error {
+	return s.update("forget", id, func(tx *bolt.Tx) error {
+		key := idKey(id)
+		found := false
+		files := tx.Bucket(bucketFiles)
+		if v := files.Get(key); v != nil {
+			found = true
+			// A corrupt mapping must still be forgettable: that is how an
+			// operator clears it. Its owner entry is found by scanning.
+			if m, err := decodeMapping(id, v); err == nil {
+				if err := releaseOwner(tx.Bucket(bucketOwners), m.CoreDataID, id); err != nil {
+					return err
+				}
+			} else if err := releaseOwnerScan(tx.Bucket(bucketOwners), id); err != nil {
+				return err
+			}
+			if err := files.Delete(key); err != nil {
+				return err
+			}
+		}
+		for _, b := range [][]byte{bucketIntents, bucketFailures, bucketParked} {
+			bk := tx.Bucket(b)
+			if bk.Get(key) == nil {
+				continue
+			}
+			found = true
+			if err := bk.Delete(key); err != nil {
+				return err
+			}
+		}
+		if !found {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// releaseOwnerScan drops every owners entry pointing at id.
+func releaseOwnerScan(owners *bolt.Bucket, id int64) error {
+	var stale [][]byte
+	err := owners.ForEach(func(k, v []byte) error {
+		if owner, err := decodeOwner(string(k), v); err == nil && owner == id {
+			stale = append(stale, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range stale {
+		if err := owners.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var keySchema = []byte("schema_version")
+
+// migration moves a file from schema version i (its index in migrations) to
+// i+1, inside the one transaction that Open runs them all in.
+type migration func(tx *bolt.Tx) error
+
+// migrations is the upgrade path. Append, never edit: a file written at
+// version v runs migrations[v:].
+var migrations = []migration{
+	0: migrateV0,
+}
+
+// CurrentSchemaVersion is the version this binary writes.
+func CurrentSchemaVersion() int { return len(migrations) }
+
+// migrateV0 upgrades files from before the schema key existed: they had
+// mappings but no owners index, so the index is rebuilt from them.
+func migrateV0(tx *bolt.Tx) error {
+	owners := tx.Bucket(bucketOwners)
+	return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
+		id, err := keyID(k)
+		if err != nil {
+			return err
+		}
+		m, err := decodeMapping(id, v)
+		if err != nil {
+			return err
+		}
+		if prev := owners.Get([]byte(m.CoreDataID)); prev != nil {
+			other, err := decodeOwner(m.CoreDataID, prev)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("coredata file %s: mapped by nexudus files %d and %d: %w", m.CoreDataID, other, id, ErrOwned)
+		}
+		return putJSON(owners, []byte(m.CoreDataID), id)
+	})
+}
+
+// readSchema returns 0 when the key (or the meta bucket) is missing.
+func readSchema(tx *bolt.Tx) (int, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, nil
+	}
+	v := meta.Get(keySchema)
+	if v == nil {
+		return 0, nil
+	}
+	var n int
+	if err := json.Unmarshal(v, &n); err != nil || n < 0 {
+		if err == nil {
+			err = fmt.Errorf("negative version %d", n)
+		}
+		return 0, &CorruptError{Kind: "schema", Key: string(keySchema), Err: err}
+	}
+	return n, nil
+}
+
+// prepare checks the schema and, for a writable store, creates the buckets
+// and runs the migrations, all in one transaction so that a crash leaves the
+// file at its old version rather than half-migrated.
+func (s *Store) prepare() error {
+	var version int
+	complete := true
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		version, err = readSchema(tx)
+		for _, b := range allBuckets {
+			complete = complete && tx.Bucket(b) != nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	current := CurrentSchemaVersion()
+	if version > current {
+		return fmt.Errorf("file has schema %d, this syncd knows up to %d: %w", version, current, ErrSchemaTooNew)
+	}
+	if s.readOnly {
+		if version < current {
+			return fmt.Errorf("file has schema %d, this syncd needs %d; open it read-write once to migrate: %w", version, current, ErrSchemaOutdated)
+		}
+		return nil
+	}
+	if version == current && complete {
+		// Nothing to write: an open must not need a writable disk.
+		return nil
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		for v := version; v < current; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+			}
+		}
+		return putJSON(tx.Bucket(bucketMeta), keySchema, current)
+	})
+}
+
+// SchemaVersion reads the version recorded in the file.
+func (s *Store) SchemaVersion() (int, error) {
+	var n int
+	err := s.view("schema version", nil, func(tx *bolt.Tx) error {
+		var err error
+		n, err = readSchema(tx)
+		return err
+	})
+	return n, err
+}
+
+// get reads a key from a bucket that may be missing (a read-only open of a
+// damaged file); the bytes are only valid inside tx.
+func get(tx *bolt.Tx, bucket, key []byte) []byte {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	return b.Get(key)
+}
+
+// forEach walks a bucket that may be missing.
+func forEach(tx *bolt.Tx, bucket []byte, fn func(k, v []byte) error) error {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(fn)
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	return b.Put(key, data)
+}
