@@ -1,0 +1,205 @@
+package coredata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/coworkdocs/syncd/internal/httpx"
+)
+
+// Config is what the client needs to reach one CoreData tenant.
+type Config struct {
+	// BaseURL is https://tenant.coredata.is; plain http is accepted only
+	// for loopback hosts (the simulator).
+	BaseURL         string
+	APIUser, APIKey string
+	// MaxRetries is how many times a retryable failure is retried: 0 means
+	// the default 5, a negative value means never.
+	MaxRetries int
+	Backoff    httpx.Backoff
+	// Sleep waits between retries; nil is httpx.Sleep. Tests inject a fake
+	// so that Retry-After floors do not cost wall time.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now reads Retry-After dates; nil is time.Now.
+	Now func() time.Time
+}
+
+// DefaultMaxRetries is Config.MaxRetries when left at zero.
+const DefaultMaxRetries = 5
+
+// Client talks to the CoreData API and to its storage backend. It is safe
+// for concurrent use.
+type Client struct {
+	base       *url.URL
+	auth       string // "apikey USER:KEY"
+	secrets    []string
+	api        *http.Client
+	storage    *http.Client
+	m          *httpx.Metrics
+	log        *zap.Logger
+	maxRetries int
+	backoff    httpx.Backoff
+	sleep      func(context.Context, time.Duration) error
+	now        func() time.Time
+}
+
+// New checks cfg and builds a client. api carries the API calls, storage
+// the presigned uploads (they have different timeouts: an upload of a large
+// file takes longer than any API answer). A nil client gets a private one
+// with timeouts; m and log may be nil.
+func New(cfg Config, api *http.Client, storage *http.Client, m *httpx.Metrics, log *zap.Logger) (*Client, error) {
+	base, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCredential("api_user", cfg.APIUser); err != nil {
+		return nil, err
+	}
+	if err := checkCredential("api_key", cfg.APIKey); err != nil {
+		return nil, err
+	}
+	if strings.Contains(cfg.APIUser, ":") {
+		return nil, errors.New("coredata: api_user must not contain ':'")
+	}
+	if api == nil {
+		api = &http.Client{Timeout: time.Minute}
+	}
+	if storage == nil {
+		storage = &http.Client{Timeout: 15 * time.Minute}
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	c := &Client{
+		base:       base,
+		auth:       "apikey " + cfg.APIUser + ":" + cfg.APIKey,
+		secrets:    []string{cfg.APIKey},
+		api:        api,
+		storage:    storage,
+		m:          m,
+		log:        log,
+		maxRetries: cfg.MaxRetries,
+		backoff:    cfg.Backoff,
+		sleep:      cfg.Sleep,
+		now:        cfg.Now,
+	}
+	if c.maxRetries == 0 {
+		c.maxRetries = DefaultMaxRetries
+	} else if c.maxRetries < 0 {
+		c.maxRetries = 0
+	}
+	if c.sleep == nil {
+		c.sleep = httpx.Sleep
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, errors.New("coredata: base_url is empty")
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return nil, fmt.Errorf("coredata: base_url %q is not an absolute URL", httpx.RedactURL(raw))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("coredata: base_url %q must not carry credentials (use api_user and api_key)", httpx.RedactURL(raw))
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("coredata: base_url %q must not have a query or fragment", httpx.RedactURL(raw))
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("coredata: base_url %q: plain http is allowed only for loopback hosts, use https", u.Redacted())
+		}
+	default:
+		return nil, fmt.Errorf("coredata: base_url %q: scheme must be https", u.Redacted())
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// isLoopback reports localhost, 127.0.0.0/8 and ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkCredential rejects empty values and values that would break the
+// Authorization header; the message names the key, never the value.
+func checkCredential(key, v string) error {
+	if v == "" {
+		return fmt.Errorf("coredata: %s is empty", key)
+	}
+	for _, r := range v {
+		if r < 0x21 || r == 0x7f {
+			return fmt.Errorf("coredata: %s contains white space or control characters", key)
+		}
+	}
+	return nil
+}
+
+// endpoint is the absolute URL of an API path (slash-terminated).
+func (c *Client) endpoint(path string, q url.Values) *url.URL {
+	u := *c.base
+	u.Path = c.base.Path + path
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return &u
+}
+
+// scrub removes the api key from text that came from elsewhere (a response
+// body excerpt); a misbehaving proxy may echo request headers.
+func (c *Client) scrub(s string, extra ...string) string {
+	for _, list := range [][]string{c.secrets, extra} {
+		for _, secret := range list {
+			// Very short values would blank out unrelated text, and no
+			// real key or signature is that short.
+			if len(secret) >= 4 {
+				s = strings.ReplaceAll(s, secret, "REDACTED")
+			}
+		}
+	}
+	return s
+}
+
+// clean is the last step of every error the client returns: the URL inside
+// a *url.Error is redacted and any secret left in the message (an excerpt
+// echoing a signature, say) is replaced, keeping the chain for errors.Is.
+func (c *Client) clean(err error, extra ...string) error {
+	if err == nil {
+		return nil
+	}
+	err = httpx.RedactError(err)
+	msg := err.Error()
+	if s := redactText(c.scrub(msg, extra...)); s != msg {
+		return &scrubbedError{msg: s, err: err}
+	}
+	return err
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

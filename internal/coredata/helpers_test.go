@@ -1,0 +1,212 @@
+package coredata
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
+	"github.com/coworkdocs/syncd/internal/httpx"
+)
+
+// env is a client wired to a simulator, with a fake sleep (no test waits
+// for a Retry-After), observed logs and a private metrics registry.
+type env struct {
+	t    *testing.T
+	sim  *coredatatest.Server
+	c    *Client
+	reg  *prometheus.Registry
+	logs *observer.ObservedLogs
+
+	mu     sync.Mutex
+	sleeps []time.Duration
+	// extra values no error or log may contain (keys of custom servers).
+	secrets []string
+}
+
+// fixedNow is the client clock in tests, for Retry-After dates.
+var fixedNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func newEnv(t *testing.T, opts coredatatest.Options, mod func(*Config)) *env {
+	t.Helper()
+	sim := coredatatest.New(opts)
+	t.Cleanup(sim.Close)
+	e := &env{t: t, sim: sim, reg: prometheus.NewPedanticRegistry()}
+	cfg := Config{
+		BaseURL: sim.URL(), APIUser: sim.APIUser(), APIKey: sim.APIKey(),
+		Backoff: httpx.Backoff{Base: 10 * time.Millisecond, Max: 80 * time.Millisecond},
+		Sleep:   e.sleep,
+		Now:     func() time.Time { return fixedNow },
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	e.logs = logs
+	c, err := New(cfg, sim.Client(), sim.Client(), httpx.NewMetrics(e.reg), zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.c = c
+	t.Cleanup(e.checkLogs)
+	return e
+}
+
+func (e *env) sleep(ctx context.Context, d time.Duration) error {
+	e.mu.Lock()
+	e.sleeps = append(e.sleeps, d)
+	e.mu.Unlock()
+	return ctx.Err()
+}
+
+func (e *env) slept() []time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]time.Duration(nil), e.sleeps...)
+}
+
+// allSecrets is every value that must not leak, in raw and URL-escaped
+// form: the api key, and every storage key id and signature handed out.
+func (e *env) allSecrets() []string {
+	var out []string
+	for _, s := range append(e.sim.Secrets(), e.secrets...) {
+		out = append(out, s, url.QueryEscape(s))
+	}
+	return out
+}
+
+// check fails the test if err (in any print form) holds a secret, and
+// returns err so that it can wrap every call that may fail.
+func (e *env) check(err error) error {
+	e.t.Helper()
+	if err == nil {
+		return nil
+	}
+	for _, form := range []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+		for _, s := range e.allSecrets() {
+			if strings.Contains(form, s) {
+				e.t.Errorf("secret %q leaked in error: %s", s, form)
+			}
+		}
+	}
+	return err
+}
+
+// checkLogs runs at cleanup: no log entry, message or field, holds a secret.
+func (e *env) checkLogs() {
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	for _, entry := range e.logs.All() {
+		buf, err := enc.EncodeEntry(entry.Entry, entry.Context)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		line := buf.String()
+		for _, s := range e.allSecrets() {
+			if strings.Contains(line, s) {
+				e.t.Errorf("secret %q leaked in log: %s", s, line)
+			}
+		}
+	}
+}
+
+// metric is the value of a counter with exactly these labels, 0 if absent.
+func (e *env) metric(name string, labels map[string]string) float64 {
+	e.t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// upload runs the three steps and returns the new file id.
+func (e *env) upload(ctx context.Context, content []byte, f NewFile) (string, error) {
+	b, err := e.c.RequestBlob(ctx, "application/pdf", int64(len(content)))
+	if err != nil {
+		return "", e.check(err)
+	}
+	if err := e.check(e.c.PutBlob(ctx, b, strings.NewReader(string(content)), int64(len(content)), "application/pdf", f.Filename)); err != nil {
+		return "", err
+	}
+	f.BlobName = b.Name
+	id, err := e.c.CreateFile(ctx, f)
+	return id, e.check(err)
+}
+
+// uploadedBlob requests a blob and uploads content to it.
+func (e *env) uploadedBlob(content []byte) Blob {
+	e.t.Helper()
+	ctx := context.Background()
+	b, err := e.c.RequestBlob(ctx, "application/pdf", int64(len(content)))
+	if err != nil {
+		e.t.Fatal(e.check(err))
+	}
+	if err := e.c.PutBlob(ctx, b, strings.NewReader(string(content)), int64(len(content)), "application/pdf", "a.pdf"); err != nil {
+		e.t.Fatal(e.check(err))
+	}
+	return b
+}
+
+func newFile(title string) NewFile {
+	return NewFile{Filename: title + ".pdf", Title: title, Parent: "parent-1", Tags: []string{"nexudus", "nexudus-file-7"}}
+}
+
+// patternReader yields n generated bytes without holding them: the
+// benchmark and the allocation test must not measure a big slice.
+type patternReader struct {
+	n, off int64
+}
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	if r.off >= r.n {
+		return 0, io.EOF
+	}
+	if rem := r.n - r.off; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	for i := range p {
+		p[i] = byte((r.off + int64(i)) * 31 % 251)
+	}
+	r.off += int64(len(p))
+	return len(p), nil
+}
+
+func zapAny(k string, v any) zap.Field { return zap.Any(k, v) }
+func fmtV(v any) string                { return fmt.Sprintf("%v", v) }
+func fmtPlusV(v any) string            { return fmt.Sprintf("%+v", v) }
+func fmtSharpV(v any) string           { return fmt.Sprintf("%#v", v) }
+
+func md5hex(b []byte) string {
+	s := md5.Sum(b)
+	return hex.EncodeToString(s[:])
+}
