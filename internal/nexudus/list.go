@@ -1,0 +1,207 @@
+package nexudus
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/coworkdocs/syncd/internal/httpx"
+)
+
+const filesPath = "/api/spaces/coworkerdatafiles"
+
+// ListQuery selects signed files by update time.
+type ListQuery struct {
+	// UpdatedFrom is sent rounded down to the minute (the filter's
+	// resolution); zero: no lower bound.
+	UpdatedFrom time.Time
+	// UpdatedTo is sent as its minute, which the server reads as "up to
+	// the end of that minute"; zero: open.
+	UpdatedTo time.Time
+	// Business restricts to one location; 0: all.
+	Business int64
+}
+
+// Page is one list page. Records holds only signed records.
+type Page struct {
+	Records     []File
+	Page        int
+	PageSize    int
+	TotalItems  int
+	TotalPages  int
+	HasNextPage bool
+	// Unsigned counts records the server returned despite the Signed
+	// filter; they are dropped from Records.
+	Unsigned int
+}
+
+// envelope is Nexudus' paging wrapper, shared by every list endpoint.
+type envelope[T any] struct {
+	Records              []T
+	CurrentPage          int
+	CurrentPageSize      int
+	PageNumber           int
+	PageSize             int
+	TotalItems           int
+	TotalPages           int
+	HasNextPage          bool
+	HasPreviousPage      bool
+	FirstItem            int
+	LastItem             int
+	CurrentOrderField    string
+	CurrentSortDirection int
+}
+
+func (e *envelope[T]) pageNumber() int {
+	if e.CurrentPage > 0 {
+		return e.CurrentPage
+	}
+	return e.PageNumber
+}
+
+func (e *envelope[T]) pageSize() int {
+	if e.PageSize > 0 {
+		return e.PageSize
+	}
+	return e.CurrentPageSize
+}
+
+// listValues builds the documented query for q and page.
+func (c *Client) listValues(q ListQuery, page int) url.Values {
+	v := url.Values{
+		"page":                    {strconv.Itoa(page)},
+		"size":                    {strconv.Itoa(c.cfg.PageSize)},
+		"orderBy":                 {"UpdatedOn"},
+		"dir":                     {"1"},
+		"CoworkerDataFile_Signed": {"true"},
+	}
+	if !q.UpdatedFrom.IsZero() {
+		v.Set("from_CoworkerDataFile_UpdatedOn", FormatMinute(q.UpdatedFrom))
+	}
+	if !q.UpdatedTo.IsZero() {
+		v.Set("to_CoworkerDataFile_UpdatedOn", FormatMinute(q.UpdatedTo))
+	}
+	if q.Business != 0 {
+		v.Set("CoworkerDataFile_Business", strconv.FormatInt(q.Business, 10))
+	}
+	return v
+}
+
+// ListPage fetches one page (1-based) of signed files updated in q's range,
+// oldest update first. List records are partial (see File).
+func (c *Client) ListPage(ctx context.Context, q ListQuery, page int) (*Page, error) {
+	if page < 1 {
+		page = 1
+	}
+	r := request{op: "list page " + strconv.Itoa(page), path: filesPath, query: c.listValues(q, page), accept: "application/json"}
+	resp, err := c.do(ctx, r)
+	if err != nil {
+		return nil, c.wrap(err, "list page %d", page)
+	}
+	defer resp.Body.Close()
+	body, err := httpx.ReadBody(resp.Body, httpx.MaxJSONBytes)
+	if err != nil {
+		return nil, c.wrap(err, "list page %d: read", page)
+	}
+	p, err := decodeListPage(resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	if err != nil {
+		return nil, c.wrap(err, "list page %d", page)
+	}
+	if p.Page == 0 {
+		p.Page = page
+	}
+	if p.Unsigned > 0 {
+		c.log.Debug("nexudus listed unsigned records despite the filter; dropped",
+			zap.Int("page", page), zap.Int("unsigned", p.Unsigned))
+	}
+	return p, nil
+}
+
+// decodeListPage decodes a list answer and keeps only signed records.
+func decodeListPage(status int, contentType string, body []byte) (*Page, error) {
+	var env envelope[File]
+	if err := httpx.DecodeJSONBytes("nexudus", status, contentType, body, &env); err != nil {
+		return nil, err
+	}
+	p := &Page{
+		Records:     make([]File, 0, len(env.Records)),
+		Page:        env.pageNumber(),
+		PageSize:    env.pageSize(),
+		TotalItems:  env.TotalItems,
+		TotalPages:  env.TotalPages,
+		HasNextPage: env.HasNextPage,
+	}
+	for _, f := range env.Records {
+		if !f.Signed {
+			p.Unsigned++
+			continue
+		}
+		p.Records = append(p.Records, f)
+	}
+	return p, nil
+}
+
+// List calls fn for every signed file in q's range, page by page in order,
+// and stops at fn's first error, which it returns unwrapped.
+//
+// Pages are numbered over a list ordered by UpdatedOn, so a file updated
+// while List runs moves to the end: it may be seen twice, and the file that
+// slides into its old place may be missed. The engine's lookback re-reads
+// that window on the next poll.
+func (c *Client) List(ctx context.Context, q ListQuery, fn func(File) error) error {
+	for page := 1; ; page++ {
+		p, err := c.ListPage(ctx, q, page)
+		if err != nil {
+			return err
+		}
+		for _, f := range p.Records {
+			if err := fn(f); err != nil {
+				return err
+			}
+		}
+		// Stop on the server's word, and also on an empty page or past
+		// TotalPages, so a server that always says "more" cannot loop us.
+		if !p.HasNextPage || len(p.Records)+p.Unsigned == 0 || (p.TotalPages > 0 && page >= p.TotalPages) {
+			return nil
+		}
+	}
+}
+
+// Get fetches one full record.
+func (c *Client) Get(ctx context.Context, id int64) (*File, error) {
+	var f File
+	r := request{op: "get file", path: filesPath + "/" + strconv.FormatInt(id, 10)}
+	if err := c.getJSON(ctx, r, &f); err != nil {
+		return nil, c.wrap(err, "get file %d", id)
+	}
+	return &f, nil
+}
+
+const auditsPath = "/api/sys/coworkerlegalcontentaudits"
+
+// LegalContentAudits returns every legal content acceptance of a customer,
+// all pages.
+func (c *Client) LegalContentAudits(ctx context.Context, coworkerID int64) ([]LegalContentAudit, error) {
+	var out []LegalContentAudit
+	for page := 1; ; page++ {
+		v := url.Values{
+			"page":                               {strconv.Itoa(page)},
+			"size":                               {strconv.Itoa(c.cfg.PageSize)},
+			"orderBy":                            {"Id"},
+			"dir":                                {"1"},
+			"CoworkerLegalContentAudit_Coworker": {strconv.FormatInt(coworkerID, 10)},
+		}
+		var env envelope[LegalContentAudit]
+		r := request{op: "legal content audits page " + strconv.Itoa(page), path: auditsPath, query: v}
+		if err := c.getJSON(ctx, r, &env); err != nil {
+			return nil, c.wrap(err, "legal content audits of coworker %d: page %d", coworkerID, page)
+		}
+		out = append(out, env.Records...)
+		if !env.HasNextPage || len(env.Records) == 0 || (env.TotalPages > 0 && page >= env.TotalPages) {
+			return out, nil
+		}
+	}
+}
