@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/coworkdocs/syncd/internal/config"
+)
+
+// checkConfig loads and validates a configuration without contacting
+// anything, and says what it would mirror where.
+func checkConfig(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("syncd check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, else "+config.DefaultPath+")")
+	if err := fs.Parse(args); err != nil {
+		return &ExitError{Code: exitUsage, Err: errors.New("")}
+	}
+	if fs.NArg() > 0 {
+		return usageError("check-config: unexpected argument %q", fs.Arg(0))
+	}
+	path := config.ResolvePath(*configPath)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return &ExitError{Code: exitUsage, Err: err}
+	}
+	fmt.Fprintf(stdout, "config %s: ok\n", path)
+	fmt.Fprintf(stdout, "  nexudus  %s (auth %s), locations: %s\n", cfg.Nexudus.BaseURL, cfg.Nexudus.Auth, locationsText(cfg.Nexudus.Businesses))
+	fmt.Fprintf(stdout, "  coredata %s, default parent: %s\n", cfg.CoreData.BaseURL, orNone(cfg.CoreData.DefaultParent))
+	ids := make([]int64, 0, len(cfg.CoreData.Parents))
+	for id := range cfg.CoreData.Parents {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		fmt.Fprintf(stdout, "    location %d -> %s\n", id, cfg.CoreData.Parents[id])
+	}
+	fmt.Fprintf(stdout, "  state    %s\n", cfg.State.Path)
+	fmt.Fprintf(stdout, "  schedule %q, lookback %s, concurrency %d\n", cfg.Sync.Schedule, cfg.Sync.Lookback, cfg.Sync.Concurrency)
+	return nil
+}
+
+func locationsText(ids []int64) string {
+	if len(ids) == 0 {
+		return "all"
+	}
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	return strings.Join(s, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none: locations without a parent are skipped)"
+	}
+	return s
+}

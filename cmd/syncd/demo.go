@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/coworkdocs/syncd/internal/config"
+	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
+	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
+)
+
+// Demo locations and the CoreData folders they map to.
+const (
+	demoDowntown   = 1001
+	demoHarbour    = 1002
+	demoDowntownID = "313ae0be-71cf-11ee-b1e9-ebd554949e29"
+	demoHarbourID  = "07dcc00c-897e-11e6-b174-db079186c95c"
+)
+
+type demoContract struct {
+	business int64
+	member   string
+	name     string
+	signed   bool
+	resign   bool // signed again after the first run: a new version
+}
+
+var demoContracts = []demoContract{
+	{demoDowntown, "Ada Lovelace", "Membership agreement", true, false},
+	{demoDowntown, "Grace Hopper", "Membership agreement", true, true},
+	{demoDowntown, "Alan Turing", "Private office licence", true, false},
+	{demoDowntown, "Katherine Johnson", "Membership agreement", false, false},
+	{demoDowntown, "Edsger Dijkstra", "Locker rental", true, false},
+	{demoDowntown, "Barbara Liskov", "Meeting room terms", false, false},
+	{demoHarbour, "Donald Knuth", "Membership agreement", true, false},
+	{demoHarbour, "Margaret Hamilton", "Private office licence", true, false},
+	{demoHarbour, "Ken Thompson", "Membership agreement", false, false},
+	{demoHarbour, "Frances Allen", "Parking permit", true, false},
+	{demoHarbour, "John Backus", "Virtual office agreement", true, false},
+	{demoHarbour, "Radia Perlman", "Membership agreement", true, false},
+}
+
+// demo runs the real `syncd run -once` wiring against the built-in
+// simulators: no account, no network beyond loopback.
+func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return usageError("demo takes no arguments")
+	}
+	nx := nexudustest.New(nexudustest.Options{})
+	defer nx.Close()
+	cd := coredatatest.New(coredatatest.Options{})
+	defer cd.Close()
+
+	ids := make([]int64, len(demoContracts))
+	for i, c := range demoContracts {
+		file := strings.ToLower(strings.ReplaceAll(c.member+" "+c.name, " ", "-"))
+		ids[i] = nx.AddFile(nexudustest.FileSpec{
+			BusinessID: c.business, BusinessName: demoLocationName(c.business),
+			CoworkerID: 7000 + int64(i), CoworkerFullName: c.member,
+			Name: c.name, FileName: file + ".pdf", Data: demoPDF(c.member, c.name, "unsigned"),
+			SignedFileName: signedName(c, file), SignedData: signedData(c, "signed"), Signed: c.signed,
+		})
+	}
+
+	dir, err := os.MkdirTemp("", "syncd-demo-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg := demoConfig(nx, cd, filepath.Join(dir, "state.db"))
+
+	fmt.Fprintf(stdout, "syncd demo: Nexudus simulator at %s, CoreData simulator at %s\n", nx.URL, cd.URL())
+	fmt.Fprintf(stdout, "%d contracts in 2 locations, %d of them signed; state file %s\n\n", len(demoContracts), countSigned(), cfg.State.Path)
+
+	runs := []struct {
+		title  string
+		before func()
+	}{
+		{"run 1: first sync", nil},
+		{"run 2: nothing changed", nil},
+		{"run 3: Grace Hopper signed a new copy", func() {
+			nx.Advance(time.Minute)
+			for i, c := range demoContracts {
+				if c.resign {
+					nx.SetSignedData(ids[i], "grace-hopper-membership-agreement-signed-v2.pdf", demoPDF(c.member, c.name, "signed again"))
+				}
+			}
+		}},
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tCREATED\tUPDATED\tUNCHANGED\tFAILED\tDOWNLOADS\tUPLOADS\tCOREDATA FILES")
+	for _, r := range runs {
+		if r.before != nil {
+			r.before()
+		}
+		downloads := nx.Count(nexudustest.RouteDownload) + nx.Count(nexudustest.RouteSignedDownload)
+		uploads := cd.Count(coredatatest.RouteStorage)
+		rep, err := demoRun(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.title, rep.Created, rep.Updated, rep.Unchanged, len(rep.Failed),
+			nx.Count(nexudustest.RouteDownload)+nx.Count(nexudustest.RouteSignedDownload)-downloads,
+			cd.Count(coredatatest.RouteStorage)-uploads, len(cd.Files()))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(stdout, "\nCoreData now holds:")
+	files := cd.Files()
+	sort.Slice(files, func(i, j int) bool { return files[i].Title < files[j].Title })
+	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TITLE\tFOLDER\tFILENAME\tVERSIONS\tMD5")
+	for _, f := range files {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", f.Title, demoFolder(f.Parent), f.Filename, len(f.Versions), f.Digest)
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout, "\nRun 2 uploaded nothing: every mapping and digest was already in the state file.")
+	fmt.Fprintln(stdout, "Unsigned contracts were never listed; the re-signed one became a second version of the same CoreData file.")
+	return nil
+}
+
+// demoRun is one `syncd run -once` through the real Main.
+func demoRun(ctx context.Context, cfg *config.Config, stderr io.Writer) (*syncer.Report, error) {
+	var out bytes.Buffer
+	m := NewMain(&out, stderr)
+	m.Config = cfg
+	m.Once = true
+	m.Logger = zap.NewNop()
+	defer m.Close()
+	var rep *syncer.Report
+	m.onReport = func(r *syncer.Report) { rep = r }
+	if err := m.Run(ctx); err != nil {
+		return nil, fmt.Errorf("demo run: %w\n%s", err, out.String())
+	}
+	return rep, nil
+}
+
+func demoConfig(nx *nexudustest.Server, cd *coredatatest.Server, statePath string) *config.Config {
+	cfg := config.Defaults()
+	cfg.Path = "(demo)"
+	cfg.Nexudus.BaseURL = nx.URL
+	cfg.Nexudus.Username = nx.Username()
+	cfg.Nexudus.Password = nx.Password()
+	cfg.Nexudus.RequestsPerMinute = 120
+	cfg.CoreData.BaseURL = cd.URL()
+	cfg.CoreData.APIUser = cd.APIUser()
+	cfg.CoreData.APIKey = cd.APIKey()
+	cfg.CoreData.Parents = map[int64]string{demoDowntown: demoDowntownID, demoHarbour: demoHarbourID}
+	cfg.CoreData.Dynatype = "Contract"
+	cfg.State.Path = statePath
+	cfg.HTTP.Listen = ""
+	return &cfg
+}
+
+func demoLocationName(b int64) string {
+	if b == demoDowntown {
+		return "Downtown"
+	}
+	return "Harbour"
+}
+
+func demoFolder(parent string) string {
+	switch parent {
+	case demoDowntownID:
+		return "Downtown contracts"
+	case demoHarbourID:
+		return "Harbour contracts"
+	}
+	return parent
+}
+
+func signedName(c demoContract, file string) string {
+	if !c.signed {
+		return ""
+	}
+	return file + "-signed.pdf"
+}
+
+func signedData(c demoContract, state string) []byte {
+	if !c.signed {
+		return nil
+	}
+	return demoPDF(c.member, c.name, state)
+}
+
+func countSigned() int {
+	n := 0
+	for _, c := range demoContracts {
+		if c.signed {
+			n++
+		}
+	}
+	return n
+}
+
+// demoPDF is a minimal PDF-looking body: enough for distinct digests.
+func demoPDF(member, name, state string) []byte {
+	return []byte(fmt.Sprintf("%%PDF-1.4\n%% %s for %s (%s)\n%%%%EOF\n", name, member, state))
+}

@@ -1,0 +1,105 @@
+// Command syncd mirrors signed contracts from Nexudus into CoreData.
+//
+// This package only wires things: configuration, clients, the state file,
+// the engine and the daemon come from internal packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes of SPEC.md.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the poll failed or some files failed
+	exitUsage  = 2 // usage or configuration error
+	exitLocked = 3 // the state file is locked by another process
+)
+
+// ExitError carries an exit code out of a subcommand.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+func usageError(format string, args ...any) error {
+	return &ExitError{Code: exitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+const usage = `usage:
+  syncd run [-config FILE] [-once] [-backfill-from TIME] [-dry-run]
+  syncd check-config [-config FILE]
+  syncd state [-config FILE] ls [-json] | show ID | retry ID | forget ID | backup FILE | rebuild
+  syncd demo
+  syncd version
+
+-config defaults to $SYNCD_CONFIG, else /etc/syncd/syncd.yaml.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Run dispatches a command line and returns the exit code; it is main
+// without the process, for tests.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	if err == nil {
+		return exitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil && ee.Err.Error() != "" {
+			fmt.Fprintln(stderr, "syncd:", ee.Err)
+		}
+		if ee.Code == exitUsage && errors.Is(err, errShowUsage) {
+			fmt.Fprint(stderr, usage)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(stderr, "syncd:", err)
+	return exitFailed
+}
+
+var errShowUsage = errors.New("")
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &ExitError{Code: exitUsage, Err: fmt.Errorf("a command is required%w", errShowUsage)}
+	}
+	switch args[0] {
+	case "run":
+		m := NewMain(stdout, stderr)
+		if err := m.ParseFlags(ctx, args[1:]); err != nil {
+			return err
+		}
+		defer m.Close()
+		return m.Run(ctx)
+	case "check-config":
+		return checkConfig(args[1:], stdout, stderr)
+	case "state":
+		return stateCommand(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demo(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "syncd %s (%s)\n", version(), goVersion())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return &ExitError{Code: exitUsage, Err: fmt.Errorf("unknown command %q%w", args[0], errShowUsage)}
+	}
+}

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"go.uber.org/zap"
+
+	"github.com/coworkdocs/syncd/internal/config"
+	syncd "github.com/coworkdocs/syncd/internal/daemon"
+	"github.com/coworkdocs/syncd/internal/state"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
+)
+
+// Main is `syncd run`: ParseFlags, then Run, then Close. Tests drive the
+// real wiring through it.
+type Main struct {
+	Stdout, Stderr io.Writer
+
+	ConfigPath   string
+	Once         bool
+	DryRun       bool
+	BackfillFrom time.Time
+
+	Config  *config.Config
+	Logger  *zap.Logger
+	metrics *metrics
+	clients *clients
+	lock    *state.ProcessLock
+
+	// OnListen, when set, is told the address the HTTP server bound
+	// (tests listen on port 0).
+	OnListen func(addr string)
+	// Now is the clock; tests may set it.
+	Now func() time.Time
+	// onReport, when set, receives the report of a one-shot run.
+	onReport func(*syncer.Report)
+}
+
+// NewMain returns a Main writing to stdout and stderr.
+func NewMain(stdout, stderr io.Writer) *Main {
+	return &Main{Stdout: stdout, Stderr: stderr, Now: time.Now}
+}
+
+// ParseFlags reads the flags of `syncd run` and loads the configuration.
+func (m *Main) ParseFlags(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("syncd run", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	configPath := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, else "+config.DefaultPath+")")
+	fs.BoolVar(&m.Once, "once", false, "poll once, then exit")
+	fs.BoolVar(&m.DryRun, "dry-run", false, "list what would be created or updated; write nothing anywhere")
+	backfill := fs.String("backfill-from", "", "mirror every signed file updated since this time (2021-01-01T00:00 or RFC 3339), then exit")
+	if err := fs.Parse(args); err != nil {
+		return &ExitError{Code: exitUsage, Err: errors.New("")}
+	}
+	if fs.NArg() > 0 {
+		return usageError("run: unexpected argument %q", fs.Arg(0))
+	}
+	if *backfill != "" {
+		t, err := parseBackfillFrom(*backfill)
+		if err != nil {
+			return usageError("run: -backfill-from: %v", err)
+		}
+		m.BackfillFrom = t
+	}
+	m.ConfigPath = config.ResolvePath(*configPath)
+	cfg, err := config.Load(m.ConfigPath)
+	if err != nil {
+		return &ExitError{Code: exitUsage, Err: err}
+	}
+	m.Config = cfg
+	return nil
+}
+
+// parseBackfillFrom accepts the minute format of the Nexudus range filter
+// and the usual longer forms; times without a zone are UTC.
+func parseBackfillFrom(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02", time.RFC3339, "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time such as 2021-01-01T00:00", s)
+}
+
+// Run runs the configured mode: a daemon, or one poll, one backfill, or
+// a dry run.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	if m.Logger == nil {
+		m.Logger = newLogger(cfg.Log, m.Stderr)
+	}
+	log := m.Logger
+	m.metrics = newMetrics()
+	cl, err := newClients(cfg, m.metrics.api, log)
+	if err != nil {
+		return &ExitError{Code: exitUsage, Err: err}
+	}
+	m.clients = cl
+	if !m.DryRun {
+		lock, err := state.Lock(cfg.State.Path)
+		if err != nil {
+			return stateOpenError(err)
+		}
+		m.lock = lock
+	}
+	if m.Once || m.DryRun || !m.BackfillFrom.IsZero() {
+		return m.runOnce(ctx)
+	}
+	return m.runDaemon(ctx)
+}
+
+// Close releases the state lock.
+func (m *Main) Close() error {
+	if m.Logger != nil {
+		_ = m.Logger.Sync()
+	}
+	return m.lock.Unlock()
+}
+
+// stateOpenError maps a locked state file to exit code 3.
+func stateOpenError(err error) error {
+	if errors.Is(err, state.ErrLocked) {
+		return &ExitError{Code: exitLocked, Err: err}
+	}
+	return &ExitError{Code: exitFailed, Err: err}
+}
+
+// openStore opens the state file for one poll. A dry run never writes it:
+// it reads the file if there is one, else an empty store in a temp dir.
+func (m *Main) openStore() (*state.Store, func(), error) {
+	path := m.Config.State.Path
+	if !m.DryRun {
+		// Read-only commands may hold the file for a moment; wait longer
+		// than they take rather than fail the poll.
+		st, err := state.Open(path, state.Options{Timeout: 30 * time.Second})
+		if err != nil {
+			return nil, nil, stateOpenError(err)
+		}
+		return st, func() { st.Close() }, nil
+	}
+	if _, err := os.Stat(path); err == nil {
+		st, err := state.Open(path, state.Options{ReadOnly: true, Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, nil, stateOpenError(err)
+		}
+		return st, func() { st.Close() }, nil
+	}
+	dir, err := os.MkdirTemp("", "syncd-dry-run-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := state.Open(filepath.Join(dir, "state.db"), state.Options{NoSync: true})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+}
+
+// poll opens the state, runs one poll (or backfill) and closes the state.
+func (m *Main) poll(stop, abort context.Context) (*syncer.Report, error) {
+	st, closeStore, err := m.openStore()
+	if err != nil {
+		return nil, err
+	}
+	defer closeStore()
+	opt, err := engineOptions(m.Config, m.metrics.engine, m.Logger)
+	if err != nil {
+		return nil, &ExitError{Code: exitUsage, Err: err}
+	}
+	opt.DryRun = m.DryRun
+	opt.AbortContext = abort
+	opt.Now = m.Now
+	eng, err := syncer.New(m.clients.nexudus, m.clients.coredata, st, opt)
+	if err != nil {
+		return nil, err
+	}
+	if !m.BackfillFrom.IsZero() {
+		return eng.Backfill(stop, m.BackfillFrom, m.Config.Sync.BackfillWindow, m.progress())
+	}
+	return eng.Poll(stop)
+}
+
+// runOnce is -once, -backfill-from and -dry-run: one run, a report, and
+// the exit code of SPEC.md.
+func (m *Main) runOnce(ctx context.Context) error {
+	// A signal stops new work at once; files in flight get the shutdown
+	// timeout to finish.
+	abort, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stopAbort := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(m.Config.Sync.ShutdownTimeout, cancel)
+		_ = t
+	})
+	defer stopAbort()
+
+	rep, err := m.poll(ctx, abort)
+	if rep != nil {
+		m.printReport(rep)
+		if m.onReport != nil {
+			m.onReport(rep)
+		}
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	if err != nil {
+		return &ExitError{Code: exitFailed, Err: fmt.Errorf("poll failed: %w", err)}
+	}
+	if len(rep.Failed) > 0 {
+		ids := make([]string, len(rep.Failed))
+		for i, f := range rep.Failed {
+			ids[i] = fmt.Sprint(f.NexudusID)
+		}
+		return &ExitError{Code: exitFailed, Err: fmt.Errorf("%d file(s) failed: Nexudus Id %s", len(rep.Failed), strings.Join(ids, ", "))}
+	}
+	return nil
+}
+
+func (m *Main) printReport(rep *syncer.Report) {
+	w := m.Stdout
+	if m.DryRun {
+		fmt.Fprintf(w, "dry run: nothing was written\n")
+		for _, a := range rep.Planned {
+			fmt.Fprintf(w, "would %-7s nexudus_id=%d parent=%s title=%q filename=%q\n", a.Action, a.NexudusID, a.Parent, a.Title, a.Filename)
+		}
+	}
+	for _, f := range rep.Failed {
+		fmt.Fprintf(w, "failed  nexudus_id=%d error=%q\n", f.NexudusID, f.Err)
+	}
+	fmt.Fprintln(w, rep.Summary())
+}
+
+// runDaemon serves the operator endpoints and polls on the schedule until
+// SIGINT or SIGTERM.
+func (m *Main) runDaemon(ctx context.Context) error {
+	log := m.Logger
+	health := syncd.NewHealth()
+	if m.Config.HTTP.Listen != "" {
+		srv, err := syncd.Listen(m.Config.HTTP.Listen, m.metrics.registry, health)
+		if err != nil {
+			return &ExitError{Code: exitUsage, Err: fmt.Errorf("http.listen: %w", err)}
+		}
+		if m.OnListen != nil {
+			m.OnListen(srv.Addr())
+		}
+		go func() {
+			if err := srv.Serve(); err != nil {
+				log.Error("http server", zap.Error(err))
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", srv.Addr()))
+	}
+	stopWatchdog := m.startWatchdog(ctx)
+	defer stopWatchdog()
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+	log.Info("syncd started", zap.String("version", version()), zap.String("schedule", m.Config.Sync.Schedule), zap.String("state", m.Config.State.Path))
+
+	s := &syncd.Scheduler{
+		Schedule:        m.Config.Sync.Schedule,
+		Parser:          config.CronParser,
+		ShutdownTimeout: m.Config.Sync.ShutdownTimeout,
+		Logger:          log,
+		Health:          health,
+		Poll: func(stop, abort context.Context) error {
+			rep, err := m.poll(stop, abort)
+			if rep != nil {
+				fields := []zap.Field{zap.Int("created", rep.Created), zap.Int("updated", rep.Updated),
+					zap.Int("unchanged", rep.Unchanged), zap.Int("skipped", rep.Skipped),
+					zap.Int("failed", len(rep.Failed)), zap.Int("parked", rep.Parked), zap.Int64("bytes_uploaded", rep.BytesUploaded)}
+				for _, f := range rep.Failed {
+					log.Warn("file failed", zap.Int64("nexudus_id", f.NexudusID), zap.String("error", f.Err))
+				}
+				log.Info("poll done", fields...)
+			}
+			if err != nil {
+				log.Error("poll failed", zap.Error(err))
+			}
+			return err
+		},
+	}
+	err := s.Run(ctx)
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	log.Info("syncd stopped")
+	if err != nil {
+		return &ExitError{Code: exitFailed, Err: err}
+	}
+	return nil
+}
+
+// startWatchdog pings systemd's watchdog at half its interval when the
+// unit sets WatchdogSec.
+func (m *Main) startWatchdog(ctx context.Context) func() {
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || interval == 0 {
+		return func() {}
+	}
+	t := time.NewTicker(interval / 2)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				_, _ = daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { t.Stop(); close(done) }
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/coworkdocs/syncd/internal/config"
+	"github.com/coworkdocs/syncd/internal/state"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
+)
+
+const stateUsage = "state [-config FILE] ls [-json] | show ID | retry ID | forget ID | backup FILE | rebuild"
+
+// stateCommand inspects and repairs the state file. Read-only commands
+// (ls, show, backup) work while a daemon runs (between its polls); the
+// others need the daemon stopped and exit 3 otherwise.
+func stateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("syncd state", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, else "+config.DefaultPath+")")
+	if err := fs.Parse(args); err != nil {
+		return &ExitError{Code: exitUsage, Err: errors.New("")}
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return usageError("usage: syncd %s", stateUsage)
+	}
+	path := config.ResolvePath(*configPath)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return &ExitError{Code: exitUsage, Err: err}
+	}
+	sub, subArgs := rest[0], rest[1:]
+	switch sub {
+	case "ls":
+		sfs := flag.NewFlagSet("syncd state ls", flag.ContinueOnError)
+		sfs.SetOutput(stderr)
+		asJSON := sfs.Bool("json", false, "one JSON object per line")
+		if err := sfs.Parse(subArgs); err != nil {
+			return &ExitError{Code: exitUsage, Err: errors.New("")}
+		}
+		return withReadOnly(cfg, func(st *state.Store) error { return stateLs(st, *asJSON, stdout) })
+	case "show":
+		id, err := oneID(sub, subArgs)
+		if err != nil {
+			return err
+		}
+		return withReadOnly(cfg, func(st *state.Store) error {
+			e, err := st.Entry(id)
+			if err != nil {
+				return notFound(id, err)
+			}
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(e)
+		})
+	case "backup":
+		if len(subArgs) != 1 {
+			return usageError("state backup: give the file to write")
+		}
+		return withReadOnly(cfg, func(st *state.Store) error {
+			if err := st.BackupFile(ctx, subArgs[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "backup of %s written to %s\n", cfg.State.Path, subArgs[0])
+			return nil
+		})
+	case "retry":
+		id, err := oneID(sub, subArgs)
+		if err != nil {
+			return err
+		}
+		return withWritable(cfg, func(st *state.Store) error {
+			if err := st.ClearFailure(id); err != nil {
+				return notFound(id, err)
+			}
+			fmt.Fprintf(stdout, "file %d: backoff and parking cleared; the next poll tries it again\n", id)
+			return nil
+		})
+	case "forget":
+		id, err := oneID(sub, subArgs)
+		if err != nil {
+			return err
+		}
+		return withWritable(cfg, func(st *state.Store) error {
+			if err := st.Forget(id); err != nil {
+				return notFound(id, err)
+			}
+			fmt.Fprintf(stdout, "file %d forgotten (nothing was deleted in CoreData)\n", id)
+			return nil
+		})
+	case "rebuild":
+		if len(subArgs) != 0 {
+			return usageError("state rebuild: unexpected argument %q", subArgs[0])
+		}
+		return stateRebuild(ctx, cfg, stdout, stderr)
+	default:
+		return usageError("unknown state command %q; usage: syncd %s", sub, stateUsage)
+	}
+}
+
+func oneID(sub string, args []string) (int64, error) {
+	if len(args) != 1 {
+		return 0, usageError("state %s: give one Nexudus file Id", sub)
+	}
+	id, err := strconv.ParseInt(args[0], 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageError("state %s: %q is not a Nexudus file Id", sub, args[0])
+	}
+	return id, nil
+}
+
+func notFound(id int64, err error) error {
+	if errors.Is(err, state.ErrNotFound) {
+		return &ExitError{Code: exitFailed, Err: fmt.Errorf("file %d is not in the state file", id)}
+	}
+	return err
+}
+
+func withReadOnly(cfg *config.Config, fn func(*state.Store) error) error {
+	if _, err := os.Stat(cfg.State.Path); err != nil {
+		return &ExitError{Code: exitFailed, Err: fmt.Errorf("state file %s: %w (has syncd run yet?)", cfg.State.Path, err)}
+	}
+	st, err := state.Open(cfg.State.Path, state.Options{ReadOnly: true, Timeout: 10 * time.Second})
+	if err != nil {
+		if errors.Is(err, state.ErrLocked) {
+			return &ExitError{Code: exitLocked, Err: fmt.Errorf("%w: a poll is writing it; try again in a moment", err)}
+		}
+		return stateOpenError(err)
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+func withWritable(cfg *config.Config, fn func(*state.Store) error) error {
+	lock, err := state.Lock(cfg.State.Path)
+	if err != nil {
+		if errors.Is(err, state.ErrLocked) {
+			return &ExitError{Code: exitLocked, Err: fmt.Errorf("%w: stop the running syncd first", err)}
+		}
+		return stateOpenError(err)
+	}
+	defer lock.Unlock()
+	st, err := state.Open(cfg.State.Path, state.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		return stateOpenError(err)
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+func stateLs(st *state.Store, asJSON bool, w io.Writer) error {
+	entries, err := st.Entries()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		for _, e := range entries {
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NEXUDUS_ID\tSTATUS\tCOREDATA_ID\tMD5\tATTEMPTS\tNEXT_ATTEMPT\tLAST_ERROR")
+	for _, e := range entries {
+		next := "-"
+		if e.NextAttempt != nil {
+			next = e.NextAttempt.UTC().Format(time.RFC3339)
+		}
+		lastErr := e.LastError
+		if len(lastErr) > 80 {
+			lastErr = lastErr[:77] + "..."
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.NexudusID, e.Status, dash(e.CoreDataID), dash(e.MD5), e.Attempts, next, dash(lastErr))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func stateRebuild(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
+	log := newLogger(cfg.Log, stderr)
+	defer log.Sync()
+	cl, err := newClients(cfg, nil, log)
+	if err != nil {
+		return &ExitError{Code: exitUsage, Err: err}
+	}
+	parents := []string{cfg.CoreData.DefaultParent}
+	for _, p := range cfg.CoreData.Parents {
+		parents = append(parents, p)
+	}
+	return withWritable(cfg, func(st *state.Store) error {
+		rep, err := syncer.Rebuild(ctx, cl.coredata, st, parents, log)
+		if rep != nil {
+			fmt.Fprintf(stdout, "rebuild: %d parent(s), %d CoreData file(s), %d mapping(s) restored, %d already right\n",
+				rep.Parents, rep.Files, rep.Restored, rep.Kept)
+			for _, id := range rep.Ambiguous {
+				fmt.Fprintf(stdout, "ambiguous nexudus_id=%d: more than one CoreData file is tagged %s; kept the oldest\n", id, syncer.FileTag(id))
+			}
+		}
+		return err
+	})
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/coworkdocs/syncd/internal/config"
+	"github.com/coworkdocs/syncd/internal/coredata"
+	"github.com/coworkdocs/syncd/internal/httpx"
+	"github.com/coworkdocs/syncd/internal/nexudus"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
+)
+
+// clients are the two API clients built from one configuration.
+type clients struct {
+	nexudus  *nexudus.Client
+	coredata *coredata.Client
+}
+
+// newTransport is one transport per API, with timeouts on every phase, so
+// a stuck peer costs a bounded wait and never the whole poll.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   16,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+func newClients(cfg *config.Config, m *httpx.Metrics, log *zap.Logger) (*clients, error) {
+	n := cfg.Nexudus
+	nx, err := nexudus.New(nexudus.Config{
+		BaseURL: n.BaseURL, Auth: n.Auth, Username: n.Username, Password: n.Password,
+		PageSize: n.PageSize, RequestsPerMinute: n.RequestsPerMinute, RequestsPerHour: n.RequestsPerHour,
+		FilePath: n.FilePath, SignedFilePath: n.SignedFilePath, MaxFileBytes: n.MaxFileBytes,
+		MaxRetries: n.MaxRetries,
+	}, &http.Client{Transport: newTransport(), Timeout: n.Timeout}, m, log.With(zap.String("api", "nexudus")))
+	if err != nil {
+		return nil, fmt.Errorf("nexudus: %w", err)
+	}
+	d := cfg.CoreData
+	cd, err := coredata.New(coredata.Config{
+		BaseURL: d.BaseURL, APIUser: d.APIUser, APIKey: d.APIKey, MaxRetries: d.MaxRetries,
+	}, &http.Client{Transport: newTransport(), Timeout: d.Timeout},
+		&http.Client{Transport: newTransport(), Timeout: d.Timeout},
+		m, log.With(zap.String("api", "coredata")))
+	if err != nil {
+		return nil, fmt.Errorf("coredata: %w", err)
+	}
+	return &clients{nexudus: nx, coredata: cd}, nil
+}
+
+// engineOptions maps configuration onto the engine's options; the store,
+// the contexts and the run mode are added per run.
+func engineOptions(cfg *config.Config, m *syncer.Metrics, log *zap.Logger) (syncer.Options, error) {
+	tmpl, err := template.New("title").Option("missingkey=error").Parse(cfg.CoreData.Title)
+	if err != nil {
+		return syncer.Options{}, fmt.Errorf("coredata.title: %w", err)
+	}
+	return syncer.Options{
+		ParentFor:    cfg.CoreData.ParentFor,
+		Businesses:   cfg.Nexudus.Businesses,
+		Title:        tmpl,
+		Tags:         cfg.CoreData.Tags,
+		Dynatype:     cfg.CoreData.Dynatype,
+		Lookback:     cfg.Sync.Lookback,
+		Concurrency:  cfg.Sync.Concurrency,
+		MaxAttempts:  cfg.Sync.MaxAttempts,
+		MaxFileBytes: cfg.Nexudus.MaxFileBytes,
+		TempDir:      cfg.Sync.TempDir,
+		Logger:       log,
+		Metrics:      m,
+	}, nil
+}
+
+// metrics is every collector of one process, on its own registry.
+type metrics struct {
+	registry *prometheus.Registry
+	api      *httpx.Metrics
+	engine   *syncer.Metrics
+}
+
+func newMetrics() *metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "syncd", Name: "build_info",
+		Help: "Build information; the value is always 1.",
+	}, []string{"version", "goversion"})
+	bi.WithLabelValues(version(), goVersion()).Set(1)
+	reg.MustRegister(bi)
+	return &metrics{registry: reg, api: httpx.NewMetrics(reg), engine: syncer.NewMetrics(reg)}
+}

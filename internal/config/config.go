@@ -1,0 +1,132 @@
+// Package config loads and validates syncd's YAML configuration: ${VAR}
+// expansion from the environment, strict keys, *_file secrets, defaults,
+// and validation errors that name the key and the file.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration file. Field tags are the YAML keys of
+// SPEC.md; defaults are applied by Load.
+type Config struct {
+	Nexudus  Nexudus  `yaml:"nexudus"`
+	CoreData CoreData `yaml:"coredata"`
+	State    State    `yaml:"state"`
+	Sync     Sync     `yaml:"sync"`
+	HTTP     HTTP     `yaml:"http"`
+	Log      Log      `yaml:"log"`
+
+	// Path is the file the configuration was read from.
+	Path string `yaml:"-"`
+}
+
+type Nexudus struct {
+	BaseURL           string        `yaml:"base_url"`
+	Auth              string        `yaml:"auth"`
+	Username          string        `yaml:"username"`
+	UsernameFile      string        `yaml:"username_file"`
+	Password          string        `yaml:"password"`
+	PasswordFile      string        `yaml:"password_file"`
+	Businesses        []int64       `yaml:"businesses"`
+	PageSize          int           `yaml:"page_size"`
+	RequestsPerMinute int           `yaml:"requests_per_minute"`
+	RequestsPerHour   int           `yaml:"requests_per_hour"`
+	FilePath          string        `yaml:"file_path"`
+	SignedFilePath    string        `yaml:"signed_file_path"`
+	MaxFileBytes      int64         `yaml:"max_file_bytes"`
+	Timeout           time.Duration `yaml:"timeout"`
+	MaxRetries        int           `yaml:"max_retries"`
+}
+
+type CoreData struct {
+	BaseURL       string           `yaml:"base_url"`
+	APIUser       string           `yaml:"api_user"`
+	APIUserFile   string           `yaml:"api_user_file"`
+	APIKey        string           `yaml:"api_key"`
+	APIKeyFile    string           `yaml:"api_key_file"`
+	DefaultParent string           `yaml:"default_parent"`
+	Parents       map[int64]string `yaml:"parents"`
+	Dynatype      string           `yaml:"dynatype"`
+	Title         string           `yaml:"title"`
+	Tags          []string         `yaml:"tags"`
+	Timeout       time.Duration    `yaml:"timeout"`
+	MaxRetries    int              `yaml:"max_retries"`
+}
+
+type State struct {
+	Path string `yaml:"path"`
+}
+
+type Sync struct {
+	Schedule        string        `yaml:"schedule"`
+	Lookback        time.Duration `yaml:"lookback"`
+	Concurrency     int           `yaml:"concurrency"`
+	MaxAttempts     int           `yaml:"max_attempts"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	BackfillWindow  time.Duration `yaml:"backfill_window"`
+	TempDir         string        `yaml:"temp_dir"`
+}
+
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// DefaultPath is where syncd looks when neither -config nor $SYNCD_CONFIG
+// names a file.
+const DefaultPath = "/etc/syncd/syncd.yaml"
+
+// DefaultTitle is the CoreData title template when coredata.title is unset.
+const DefaultTitle = "{{.CoworkerFullName}} - {{.Name}}"
+
+// Defaults returns a Config holding every default of SPEC.md.
+func Defaults() Config {
+	return Config{
+		Nexudus: Nexudus{
+			BaseURL:           "https://spaces.nexudus.com",
+			Auth:              "oauth2",
+			PageSize:          100,
+			RequestsPerMinute: 100,
+			RequestsPerHour:   4500,
+			FilePath:          "/api/spaces/coworkerdatafiles/getFileData/{id}",
+			SignedFilePath:    "/api/spaces/coworkerdatafiles/getSignedFileData/{id}",
+			MaxFileBytes:      10 << 20,
+			Timeout:           2 * time.Minute,
+			MaxRetries:        5,
+		},
+		CoreData: CoreData{
+			Title:      DefaultTitle,
+			Tags:       []string{"nexudus"},
+			Timeout:    5 * time.Minute,
+			MaxRetries: 5,
+		},
+		State: State{Path: "/var/lib/syncd/state.db"},
+		Sync: Sync{
+			Schedule:        "@every 5m",
+			Lookback:        24 * time.Hour,
+			Concurrency:     4,
+			MaxAttempts:     5,
+			ShutdownTimeout: 30 * time.Second,
+			BackfillWindow:  7 * 24 * time.Hour,
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:9464"},
+		Log:  Log{Level: "info", Format: "json"},
+	}
+}
+
+// ParentFor returns the CoreData parent for a Nexudus location, and false
+// when the location has neither its own parent nor a default.
+func (c *CoreData) ParentFor(business int64) (string, bool) {
+	if p, ok := c.Parents[business]; ok && p != "" {
+		return p, true
+	}
+	if c.DefaultParent != "" {
+		return c.DefaultParent, true
+	}
+	return "", false
+}

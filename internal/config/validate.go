@@ -1,0 +1,178 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"text/template"
+
+	"github.com/robfig/cron/v3"
+)
+
+// uuidPattern accepts CoreData ids: canonical lowercase or uppercase UUIDs.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// CronParser is the schedule syntax syncd accepts: five fields or a
+// descriptor such as "@every 5m" or "@hourly".
+var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Validate checks every key and returns all problems at once.
+func (c *Config) Validate() error {
+	v := &validator{file: c.Path}
+
+	n := &c.Nexudus
+	v.baseURL("nexudus.base_url", n.BaseURL)
+	v.check(n.Auth == "oauth2" || n.Auth == "basic", "nexudus.auth", "must be oauth2 or basic, not %q", n.Auth)
+	v.required("nexudus.username", n.Username)
+	v.required("nexudus.password", n.Password)
+	for i, b := range n.Businesses {
+		v.check(b > 0, fmt.Sprintf("nexudus.businesses[%d]", i), "must be a positive location id, not %d", b)
+	}
+	v.check(n.PageSize >= 1 && n.PageSize <= 1000, "nexudus.page_size", "must be between 1 and 1000, not %d", n.PageSize)
+	v.check(n.RequestsPerMinute >= 1 && n.RequestsPerMinute <= 120, "nexudus.requests_per_minute", "must be between 1 and 120 (Nexudus throttles above 120/min), not %d", n.RequestsPerMinute)
+	v.check(n.RequestsPerHour >= 1 && n.RequestsPerHour <= 5000, "nexudus.requests_per_hour", "must be between 1 and 5000 (Nexudus throttles above 5,000/hour), not %d", n.RequestsPerHour)
+	v.pathTemplate("nexudus.file_path", n.FilePath)
+	v.pathTemplate("nexudus.signed_file_path", n.SignedFilePath)
+	v.check(n.MaxFileBytes > 0, "nexudus.max_file_bytes", "must be positive, not %d", n.MaxFileBytes)
+	v.check(n.Timeout > 0, "nexudus.timeout", "must be positive, not %s", n.Timeout)
+	v.check(n.MaxRetries >= 0, "nexudus.max_retries", "must not be negative, not %d", n.MaxRetries)
+
+	d := &c.CoreData
+	v.baseURL("coredata.base_url", d.BaseURL)
+	v.required("coredata.api_user", d.APIUser)
+	v.required("coredata.api_key", d.APIKey)
+	if d.DefaultParent != "" {
+		v.check(uuidPattern.MatchString(d.DefaultParent), "coredata.default_parent", "must be a CoreData uuid, not %q", d.DefaultParent)
+	}
+	for b, p := range d.Parents {
+		key := fmt.Sprintf("coredata.parents.%d", b)
+		v.check(b > 0, key, "location id must be positive")
+		v.check(uuidPattern.MatchString(p), key, "must be a CoreData uuid, not %q", p)
+	}
+	if d.DefaultParent == "" && len(d.Parents) == 0 {
+		v.fail("coredata.parents", "no parent is configured, so nothing would be mirrored: set coredata.default_parent or map locations in coredata.parents")
+	}
+	if d.DefaultParent == "" {
+		for _, b := range n.Businesses {
+			if _, ok := d.Parents[b]; !ok {
+				v.fail("coredata.parents", fmt.Sprintf("location %d is listed in nexudus.businesses but has no parent, and coredata.default_parent is empty", b))
+			}
+		}
+	}
+	v.titleTemplate("coredata.title", d.Title)
+	for i, t := range d.Tags {
+		key := fmt.Sprintf("coredata.tags[%d]", i)
+		v.check(strings.TrimSpace(t) != "", key, "must not be empty")
+		v.check(!strings.Contains(t, ","), key, "must not contain a comma (CoreData separates tags with commas): %q", t)
+		v.check(!strings.HasPrefix(t, "nexudus-file-") && !strings.HasPrefix(t, "nexudus-coworker-"), key, "%q is reserved: syncd sets nexudus-file-<Id> and nexudus-coworker-<Id> itself", t)
+	}
+	v.check(d.Timeout > 0, "coredata.timeout", "must be positive, not %s", d.Timeout)
+	v.check(d.MaxRetries >= 0, "coredata.max_retries", "must not be negative, not %d", d.MaxRetries)
+
+	v.required("state.path", c.State.Path)
+
+	s := &c.Sync
+	if _, err := CronParser.Parse(s.Schedule); err != nil {
+		v.fail("sync.schedule", fmt.Sprintf("%q is not a cron spec: %v", s.Schedule, err))
+	}
+	v.check(s.Lookback >= 0, "sync.lookback", "must not be negative, not %s", s.Lookback)
+	v.check(s.Concurrency >= 1 && s.Concurrency <= 64, "sync.concurrency", "must be between 1 and 64, not %d", s.Concurrency)
+	v.check(s.MaxAttempts >= 1, "sync.max_attempts", "must be at least 1, not %d", s.MaxAttempts)
+	v.check(s.ShutdownTimeout > 0, "sync.shutdown_timeout", "must be positive, not %s", s.ShutdownTimeout)
+	v.check(s.BackfillWindow >= 60_000_000_000, "sync.backfill_window", "must be at least 1m (the range filter has minute resolution), not %s", s.BackfillWindow)
+
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			v.fail("http.listen", fmt.Sprintf("must be host:port (or empty to disable), not %q", c.HTTP.Listen))
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		v.fail("log.level", fmt.Sprintf("must be debug, info, warn or error, not %q", c.Log.Level))
+	}
+	v.check(c.Log.Format == "json" || c.Log.Format == "console", "log.format", "must be json or console, not %q", c.Log.Format)
+
+	if len(v.errs) > 0 {
+		return v.errs
+	}
+	return nil
+}
+
+type validator struct {
+	file string
+	errs Errors
+}
+
+func (v *validator) fail(key, msg string) {
+	v.errs = append(v.errs, &Error{File: v.file, Key: key, Msg: msg})
+}
+
+func (v *validator) check(ok bool, key, format string, args ...any) {
+	if !ok {
+		v.fail(key, fmt.Sprintf(format, args...))
+	}
+}
+
+func (v *validator) required(key, value string) {
+	v.check(strings.TrimSpace(value) != "", key, "is required (or %s_file)", key)
+}
+
+// baseURL allows plain http only for loopback hosts: credentials and
+// contracts must not cross a network in clear text.
+func (v *validator) baseURL(key, raw string) {
+	if raw == "" {
+		v.fail(key, "is required")
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		v.fail(key, fmt.Sprintf("must be an absolute URL such as https://host, not %q", raw))
+		return
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		v.fail(key, "must not hold credentials, a query or a fragment")
+		return
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopback(u.Hostname()) {
+			v.fail(key, fmt.Sprintf("plain http is allowed only for loopback hosts; use https for %s", u.Hostname()))
+		}
+	default:
+		v.fail(key, fmt.Sprintf("scheme must be https, not %q", u.Scheme))
+	}
+}
+
+// IsLoopback reports whether host is localhost or a loopback address.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (v *validator) pathTemplate(key, p string) {
+	v.check(strings.HasPrefix(p, "/") && strings.Contains(p, "{id}"), key, "must be a path starting with / and holding {id}, not %q", p)
+}
+
+// titleTemplate parses the template and runs it on a sample record, so a
+// misspelt field fails at check-config instead of on the first file.
+func (v *validator) titleTemplate(key, text string) {
+	if strings.TrimSpace(text) == "" {
+		v.fail(key, "must not be empty")
+		return
+	}
+	tmpl, err := template.New("title").Option("missingkey=error").Parse(text)
+	if err != nil {
+		v.fail(key, fmt.Sprintf("is not a valid template: %v", err))
+		return
+	}
+	if err := tmpl.Execute(&strings.Builder{}, SampleRecord()); err != nil {
+		v.fail(key, fmt.Sprintf("does not fit a Nexudus record: %v", err))
+	}
+}

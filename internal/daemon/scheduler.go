@@ -1,0 +1,123 @@
+// Package daemon runs polls on a schedule and serves the operator
+// endpoints (/metrics, /healthz, /readyz); it knows nothing of Nexudus or
+// CoreData beyond a Poll function.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
+)
+
+// PollFunc runs one poll. stop is cancelled when the daemon is asked to
+// stop (finish what is in flight, start nothing new); abort is cancelled
+// when the shutdown timeout has passed (abandon what is in flight).
+type PollFunc func(stop, abort context.Context) error
+
+// Scheduler polls once at start and then on a cron schedule, never two
+// polls at once.
+type Scheduler struct {
+	Schedule        string
+	Parser          cron.Parser
+	ShutdownTimeout time.Duration
+	Poll            PollFunc
+	Logger          *zap.Logger
+	// Health is told the result of every poll.
+	Health *Health
+}
+
+// Run blocks until ctx is done, then stops within ShutdownTimeout: the
+// poll in flight is asked to stop, then abandoned if it is still running.
+func (s *Scheduler) Run(ctx context.Context) error {
+	sched, err := s.Parser.Parse(s.Schedule)
+	if err != nil {
+		return fmt.Errorf("daemon: schedule %q: %w", s.Schedule, err)
+	}
+	log := s.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	abortCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+
+	var (
+		mu               sync.Mutex
+		running, stopped bool
+		wg               sync.WaitGroup
+	)
+	// begin claims the single poll slot; wg is raised under mu so that
+	// Wait, which runs after stopped is set, sees every poll that began.
+	begin := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || running {
+			return false
+		}
+		running = true
+		wg.Add(1)
+		return true
+	}
+	poll := func() {
+		defer func() {
+			mu.Lock()
+			running = false
+			mu.Unlock()
+			wg.Done()
+		}()
+		err := s.Poll(ctx, abortCtx)
+		if s.Health != nil {
+			s.Health.observe(err)
+		}
+	}
+	scheduled := func() {
+		if !begin() {
+			log.Warn("previous poll still running; skipping this run")
+			return
+		}
+		poll()
+	}
+
+	c := cron.New(cron.WithParser(s.Parser), cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
+	c.Schedule(sched, cron.FuncJob(scheduled))
+	if begin() {
+		go poll() // the poll at start
+	}
+	c.Start()
+
+	<-ctx.Done()
+	log.Info("stopping: finishing the poll in flight", zap.Duration("shutdown_timeout", s.ShutdownTimeout))
+	c.Stop()
+	mu.Lock()
+	stopped = true
+	mu.Unlock()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	timer := time.NewTimer(s.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-timer.C:
+		log.Warn("shutdown timeout passed: abandoning the files in flight (open intents are reconciled on the next start)")
+		abort()
+		// Abandoned work returns quickly once its context is done; wait a
+		// little so the state file is not closed under it.
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+		return errors.New("daemon: shutdown timeout passed with a poll in flight")
+	}
+}
+
+type cronLogger struct{ log *zap.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug(msg, zap.Any("cron", kv)) }
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error(msg, zap.Error(err), zap.Any("cron", kv))
+}

@@ -1,0 +1,184 @@
+// Package sync is the engine of syncd: it walks Nexudus for signed files,
+// mirrors each into CoreData exactly once, and records what it did in the
+// state store so that runs are idempotent and crash-safe.
+//
+// The engine declares the small interfaces it consumes (Source, Sink,
+// Store); the clients and the store are concrete types elsewhere.
+package sync
+
+import (
+	"context"
+	"errors"
+	"io"
+	gosync "sync"
+	"text/template"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/coworkdocs/syncd/internal/coredata"
+	"github.com/coworkdocs/syncd/internal/nexudus"
+	"github.com/coworkdocs/syncd/internal/state"
+)
+
+// Source is the Nexudus side: where signed files come from.
+type Source interface {
+	ListPage(ctx context.Context, q nexudus.ListQuery, page int) (*nexudus.Page, error)
+	Get(ctx context.Context, id int64) (*nexudus.File, error)
+	Download(ctx context.Context, f nexudus.File) (*nexudus.Download, error)
+}
+
+// Sink is the CoreData side: where they go.
+type Sink interface {
+	RequestBlob(ctx context.Context, contentType string, length int64) (coredata.Blob, error)
+	PutBlob(ctx context.Context, b coredata.Blob, body io.Reader, length int64, contentType, filename string) error
+	CreateFile(ctx context.Context, f coredata.NewFile) (string, error)
+	UpdateContent(ctx context.Context, id, blobName, md5hex, snapshotID string) (coredata.ContentVersion, error)
+	GetFile(ctx context.Context, id string) (*coredata.File, error)
+	ListFiles(ctx context.Context, parent, title string) ([]coredata.File, error)
+	UpdateMetadata(ctx context.Context, id string, m coredata.Metadata) error
+}
+
+// Store is the state file: mappings, intents, failures and cursors.
+type Store interface {
+	Mapping(id int64) (state.Mapping, bool, error)
+	PutMapping(m state.Mapping) error
+	Owner(coreDataID string) (int64, bool, error)
+	PutIntent(in state.Intent) error
+	Intent(id int64) (state.Intent, bool, error)
+	DeleteIntent(id int64) error
+	Intents() ([]state.Intent, error)
+	RecordFailure(id int64, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
+	Failure(id int64) (state.Failure, bool, error)
+	Failures() ([]state.Failure, error)
+	ClearFailure(id int64) error
+	Forget(id int64) error
+	Cursor(key string) (time.Time, bool, error)
+	SetCursor(key string, t time.Time) error
+	Counts() (mapped, parked, failing, intents int, err error)
+}
+
+// Options configures an Engine. Zero values take the defaults of SPEC.md.
+type Options struct {
+	// ParentFor maps a Nexudus location to its CoreData parent; false
+	// means the location is not mirrored (skipped and counted).
+	ParentFor func(business int64) (string, bool)
+	// Businesses limits polling to these locations; empty polls all.
+	Businesses []int64
+	Title      *template.Template
+	Tags       []string // configured tags, added to the nexudus-* ones
+	Dynatype   string
+	Lookback   time.Duration
+	// Concurrency bounds files in flight at once (default 4).
+	Concurrency int
+	MaxAttempts int                              // then the file is parked (default 5)
+	Backoff     func(attempts int) time.Duration // per-file retry delay (default exponential from 1m, capped 6h)
+	// MaxFileBytes is the size cap; a larger file is parked at once.
+	MaxFileBytes int64
+	TempDir      string // where downloads are spooled; default os.TempDir()
+	DryRun       bool
+	// AbortContext, when done, abandons files in flight. Cancelling the
+	// ctx given to Poll only stops new work from starting, so a graceful
+	// stop lets in-flight files finish until AbortContext is cancelled.
+	AbortContext context.Context
+	Now          func() time.Time
+	Logger       *zap.Logger
+	Metrics      *Metrics
+}
+
+// Engine mirrors signed Nexudus files into CoreData. It is safe for one
+// poll at a time; the caller (the scheduler) never overlaps polls.
+type Engine struct {
+	src   Source
+	sink  Sink
+	store Store
+	opt   Options
+	log   *zap.Logger
+	m     *Metrics
+
+	locks keyedMutex
+}
+
+// ErrConfig reports an Engine built without a required option.
+var ErrConfig = errors.New("sync: invalid options")
+
+// New builds an Engine.
+func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
+	if src == nil || sink == nil || store == nil {
+		return nil, errors.Join(ErrConfig, errors.New("source, sink and store are required"))
+	}
+	if opt.ParentFor == nil {
+		return nil, errors.Join(ErrConfig, errors.New("ParentFor is required"))
+	}
+	if opt.Title == nil {
+		opt.Title = template.Must(template.New("title").Option("missingkey=error").Parse("{{.CoworkerFullName}} - {{.Name}}"))
+	}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 4
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 5
+	}
+	if opt.Backoff == nil {
+		opt.Backoff = DefaultBackoff
+	}
+	if opt.AbortContext == nil {
+		opt.AbortContext = context.Background()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = zap.NewNop()
+	}
+	return &Engine{src: src, sink: sink, store: store, opt: opt, log: opt.Logger, m: opt.Metrics}, nil
+}
+
+// DefaultBackoff doubles from one minute per failed attempt, capped at six
+// hours: a transient fault clears quickly, a lasting one costs little.
+func DefaultBackoff(attempts int) time.Duration {
+	d := time.Minute
+	for i := 1; i < attempts && d < 6*time.Hour; i++ {
+		d *= 2
+	}
+	if d > 6*time.Hour {
+		d = 6 * time.Hour
+	}
+	return d
+}
+
+// keyedMutex serializes work on one Nexudus file: a record seen twice in a
+// poll (it changed while the poll ran) must not be created twice at once.
+type keyedMutex struct {
+	mu    gosync.Mutex
+	locks map[int64]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   gosync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(id int64) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[int64]*keyedEntry)
+	}
+	e := k.locks[id]
+	if e == nil {
+		e = &keyedEntry{}
+		k.locks[id] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		e.refs--
+		if e.refs == 0 {
+			delete(k.locks, id)
+		}
+		k.mu.Unlock()
+	}
+}

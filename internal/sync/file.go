@@ -1,0 +1,329 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/coworkdocs/syncd/internal/coredata"
+	"github.com/coworkdocs/syncd/internal/nexudus"
+	"github.com/coworkdocs/syncd/internal/state"
+)
+
+// errDigestMismatch is CoreData reporting other bytes than syncd sent.
+var errDigestMismatch = errors.New("digest mismatch")
+
+// errPermanent marks failures that retrying cannot fix (a file over the
+// size cap): the file is parked at once, with the reason.
+var errPermanent = errors.New("permanent")
+
+// processFile mirrors one signed record and reports whether the cursor may
+// pass it: true once it is committed, skipped or parked; false while it is
+// failing (it will be read again).
+func (e *Engine) processFile(ctx context.Context, f nexudus.File, rep *Report) (done bool) {
+	unlock := e.locks.lock(f.ID)
+	defer unlock()
+	log := e.log.With(zap.Int64("nexudus_id", f.ID))
+
+	outcome, err := e.mirror(ctx, f, log, rep)
+	if err == nil {
+		if outcome != "" {
+			rep.count(outcome)
+			e.m.file(outcome)
+		}
+		return true
+	}
+	if errors.Is(err, errBackoff) {
+		return false
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// Abandoned on shutdown: not the file's fault, not counted.
+		log.Info("abandoned on shutdown", zap.Error(err))
+		return false
+	}
+	return e.recordFailure(f, err, log, rep)
+}
+
+// recordFailure counts a failure, schedules the retry and parks the file
+// after max_attempts (or at once for a permanent failure).
+func (e *Engine) recordFailure(f nexudus.File, err error, log *zap.Logger, rep *Report) bool {
+	rep.fail(f.ID, err)
+	e.m.file(OutcomeFailed)
+	if e.opt.DryRun {
+		log.Warn("file failed (dry run: not recorded)", zap.Error(err))
+		return false
+	}
+	max := e.opt.MaxAttempts
+	if errors.Is(err, errPermanent) {
+		max = 1
+	}
+	fail, serr := e.store.RecordFailure(f.ID, f.UpdatedOn.Time, err.Error(), e.opt.Now(), max, e.opt.Backoff)
+	if serr != nil {
+		log.Error("file failed, and recording the failure failed too", zap.Error(err), zap.NamedError("state_error", serr))
+		return false
+	}
+	if fail.Parked {
+		rep.count(OutcomeParked)
+		e.m.file(OutcomeParked)
+		log.Error("file parked: it is retried when it changes in Nexudus or after syncd state retry",
+			zap.Error(err), zap.Int("attempts", fail.Attempts))
+		return true
+	}
+	log.Warn("file failed; will retry", zap.Error(err), zap.Int("attempts", fail.Attempts), zap.Time("next_attempt", fail.NextAttempt))
+	return false
+}
+
+// mirror is the decision of SPEC.md for one record. It returns the outcome
+// to count ("" for nothing to count: a parked file or one in backoff).
+func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, rep *Report) (string, error) {
+	if !f.Signed {
+		return OutcomeSkipped, nil
+	}
+	parent, ok := e.opt.ParentFor(f.BusinessID)
+	if !ok {
+		log.Debug("skipped: location has no CoreData parent", zap.Int64("business_id", f.BusinessID))
+		return OutcomeSkipped, nil
+	}
+	title, err := e.title(f)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	m, mapped, err := e.store.Mapping(f.ID)
+	if err != nil {
+		return "", err
+	}
+	if mapped && m.UpdatedOn.Equal(f.UpdatedOn.Time) {
+		if err := e.retitle(ctx, &m, title, e.tags(f), rep); err != nil {
+			return "", err
+		}
+		return OutcomeUnchanged, nil
+	}
+	if fail, ok, err := e.store.Failure(f.ID); err != nil {
+		return "", err
+	} else if ok && fail.UpdatedOn.Equal(f.UpdatedOn.Time) {
+		if fail.Parked {
+			return "", nil
+		}
+		if e.opt.Now().Before(fail.NextAttempt) {
+			return "", errBackoff
+		}
+	}
+	if !mapped && !e.opt.DryRun {
+		// A crash may have left this file created but unrecorded.
+		adopted, err := e.reconcileFile(ctx, f.ID)
+		if err != nil {
+			return "", err
+		}
+		if adopted {
+			if m, mapped, err = e.store.Mapping(f.ID); err != nil {
+				return "", err
+			}
+		}
+	}
+	if !mapped && e.opt.DryRun {
+		rep.plan(Action{NexudusID: f.ID, Action: "create", Title: title, Parent: parent, Filename: filenameFor(f, f.SignedFileDataFileName != "")})
+		return "", nil
+	}
+
+	sp, err := e.download(ctx, f)
+	if err != nil {
+		if errors.Is(err, nexudus.ErrTooLarge) {
+			return "", fmt.Errorf("%w: %w", errPermanent, err)
+		}
+		return "", err
+	}
+	defer sp.close()
+	if f.SignedFileDataFileName == "" {
+		log.Info("record is flagged Signed but has no signed copy: mirroring its original file")
+	}
+	filename := filenameFor(f, sp.signedCopy)
+
+	if mapped && m.MD5 == sp.md5 {
+		if e.opt.DryRun {
+			if m.Title != title {
+				rep.plan(Action{NexudusID: f.ID, Action: "retitle", Title: title, Parent: m.Parent, Filename: m.Filename})
+			}
+			return OutcomeUnchanged, nil
+		}
+		m.UpdatedOn = f.UpdatedOn.Time
+		if err := e.retitle(ctx, &m, title, e.tags(f), rep); err != nil {
+			return "", err
+		}
+		return OutcomeUnchanged, e.store.PutMapping(m)
+	}
+	if e.opt.DryRun {
+		rep.plan(Action{NexudusID: f.ID, Action: "update", Title: title, Parent: m.Parent, Filename: filename})
+		return "", nil
+	}
+	if mapped {
+		outcome, err := e.update(ctx, f, m, sp, title, filename, log, rep)
+		if !errors.Is(err, coredata.ErrNotFound) {
+			return outcome, err
+		}
+		// A person deleted the mapped CoreData file. Guarantee 1 asks for
+		// one CoreData file per signed Nexudus file, so make it again.
+		log.Warn("mapped CoreData file no longer exists; creating it again", zap.String("coredata_id", m.CoreDataID))
+		if err := e.store.Forget(f.ID); err != nil {
+			return "", err
+		}
+	}
+	return e.create(ctx, f, parent, sp, title, filename, log, rep)
+}
+
+// errBackoff is a file whose retry time has not come: not a new failure.
+var errBackoff = errors.New("in backoff")
+
+// create is the path for an unmapped file: intent, blob, create, verify,
+// record.
+func (e *Engine) create(ctx context.Context, f nexudus.File, parent string, sp *spool, title, filename string, log *zap.Logger, rep *Report) (string, error) {
+	in := state.Intent{
+		NexudusID: f.ID, Parent: parent, Title: title, Filename: filename,
+		MD5: sp.md5, Size: sp.size, UpdatedOn: f.UpdatedOn.Time, StartedAt: e.opt.Now(),
+	}
+	if err := e.store.PutIntent(in); err != nil {
+		return "", err
+	}
+	blob, err := e.upload(ctx, sp, filename, rep)
+	if err != nil {
+		return "", err
+	}
+	id, err := e.sink.CreateFile(ctx, coredata.NewFile{
+		BlobName: blob.Name, Filename: filename, Title: title, Parent: parent,
+		Dynatype: e.opt.Dynatype, Tags: e.tags(f),
+	})
+	if errors.Is(err, coredata.ErrOutcomeUnknown) {
+		// The create may have happened: find it instead of creating twice.
+		log.Warn("create outcome unknown; reconciling", zap.Error(err))
+		adopted, rerr := e.reconcileFile(ctx, f.ID)
+		if rerr != nil {
+			return "", fmt.Errorf("%w (reconcile: %v)", err, rerr)
+		}
+		if !adopted {
+			return "", err
+		}
+		log.Info("adopted the file the lost create made")
+		return OutcomeCreated, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := e.verifyAndRecord(ctx, f, id, parent, title, filename, sp); err != nil {
+		return "", err
+	}
+	log.Info("created", zap.String("coredata_id", id), zap.Int64("bytes", sp.size))
+	return OutcomeCreated, nil
+}
+
+// update puts new bytes as a new version of the mapped CoreData file.
+func (e *Engine) update(ctx context.Context, f nexudus.File, m state.Mapping, sp *spool, title, filename string, log *zap.Logger, rep *Report) (string, error) {
+	blob, err := e.upload(ctx, sp, filename, rep)
+	if err != nil {
+		return "", err
+	}
+	_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, m.SnapshotID)
+	if errors.Is(err, coredata.ErrConflict) {
+		// Someone made a version in CoreData since our last write. Nexudus
+		// is the source of the signed bytes, and versions are kept, so
+		// write ours on top of theirs.
+		cur, gerr := e.sink.GetFile(ctx, m.CoreDataID)
+		if gerr != nil {
+			return "", fmt.Errorf("%w (refresh snapshot: %v)", err, gerr)
+		}
+		if cur.Digest != sp.md5 {
+			log.Warn("CoreData file changed since the last sync; adding the new signed version on top", zap.String("coredata_id", m.CoreDataID))
+			if blob, err = e.upload(ctx, sp, filename, rep); err != nil {
+				return "", err
+			}
+			_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, cur.SnapshotID)
+		} else {
+			err = nil
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := e.verifyAndRecord(ctx, f, m.CoreDataID, m.Parent, m.Title, filename, sp); err != nil {
+		return "", err
+	}
+	nm, _, err := e.store.Mapping(f.ID)
+	if err != nil {
+		return "", err
+	}
+	if err := e.retitle(ctx, &nm, title, e.tags(f), rep); err != nil {
+		return "", err
+	}
+	log.Info("updated", zap.String("coredata_id", m.CoreDataID), zap.Int64("bytes", sp.size))
+	return OutcomeUpdated, nil
+}
+
+// upload asks for a blob and puts the spool there, asking for a fresh blob
+// when the presigned URL has expired.
+func (e *Engine) upload(ctx context.Context, sp *spool, filename string, rep *Report) (coredata.Blob, error) {
+	ct := contentTypeFor(filename, sp.contentType)
+	const tries = 3
+	var err error
+	for i := 0; i < tries; i++ {
+		var blob coredata.Blob
+		blob, err = e.sink.RequestBlob(ctx, ct, sp.size)
+		if err != nil {
+			return coredata.Blob{}, err
+		}
+		if err = sp.rewind(); err != nil {
+			return coredata.Blob{}, fmt.Errorf("spool: %w", err)
+		}
+		err = e.sink.PutBlob(ctx, blob, sp.file, sp.size, ct, filename)
+		if err == nil {
+			rep.addBytes(sp.size)
+			e.m.uploaded(sp.size)
+			return blob, nil
+		}
+		if !errors.Is(err, coredata.ErrURLExpired) {
+			return coredata.Blob{}, err
+		}
+	}
+	return coredata.Blob{}, fmt.Errorf("%d presigned URLs expired in a row: %w", tries, err)
+}
+
+// verifyAndRecord reads the file back and records the mapping only when
+// CoreData reports our md5 (guarantee 3). On a mismatch the mapping is kept
+// with CoreData's digest, so the next attempt updates the content of this
+// same file instead of creating another.
+func (e *Engine) verifyAndRecord(ctx context.Context, f nexudus.File, coreID, parent, title, filename string, sp *spool) error {
+	cf, err := e.sink.GetFile(ctx, coreID)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", coreID, err)
+	}
+	m := state.Mapping{
+		NexudusID: f.ID, CoreDataID: coreID, MD5: sp.md5, Size: sp.size,
+		UpdatedOn: f.UpdatedOn.Time, SnapshotID: cf.SnapshotID,
+		Title: title, Parent: parent, Filename: filename, SyncedAt: e.opt.Now(),
+	}
+	if cf.Digest != sp.md5 {
+		m.MD5 = cf.Digest
+		m.UpdatedOn = time.Time{}
+		if err := e.store.PutMapping(m); err != nil {
+			return err
+		}
+		return fmt.Errorf("verify %s: CoreData reports md5 %s, downloaded bytes have %s: %w", coreID, cf.Digest, sp.md5, errDigestMismatch)
+	}
+	return e.store.PutMapping(m)
+}
+
+// retitle follows a title change in Nexudus (or in the template).
+func (e *Engine) retitle(ctx context.Context, m *state.Mapping, title string, tags []string, rep *Report) error {
+	if m.Title == title {
+		return nil
+	}
+	if e.opt.DryRun {
+		rep.plan(Action{NexudusID: m.NexudusID, Action: "retitle", Title: title, Parent: m.Parent, Filename: m.Filename})
+		return nil
+	}
+	if err := e.sink.UpdateMetadata(ctx, m.CoreDataID, coredata.Metadata{Title: title, Filename: m.Filename, Parent: m.Parent, Dynatype: e.opt.Dynatype, Tags: tags}); err != nil {
+		return fmt.Errorf("update title of %s: %w", m.CoreDataID, err)
+	}
+	m.Title = title
+	return e.store.PutMapping(*m)
+}

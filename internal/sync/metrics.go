@@ -1,0 +1,118 @@
+package sync
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Outcomes of one file in one poll, the values of syncd_files_total's
+// outcome label.
+const (
+	OutcomeCreated   = "created"
+	OutcomeUpdated   = "updated"
+	OutcomeUnchanged = "unchanged"
+	OutcomeSkipped   = "skipped"
+	OutcomeFailed    = "failed"
+	OutcomeParked    = "parked"
+)
+
+// Metrics are the engine's Prometheus metrics. A nil *Metrics counts
+// nothing.
+type Metrics struct {
+	files         *prometheus.CounterVec
+	bytesUploaded prometheus.Counter
+	polls         *prometheus.CounterVec
+	pollDuration  prometheus.Histogram
+	lastSuccess   prometheus.Gauge
+	cursor        prometheus.Gauge
+	mapped        prometheus.Gauge
+	parked        prometheus.Gauge
+}
+
+// NewMetrics registers the engine metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	m := &Metrics{
+		files: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "syncd", Name: "files_total",
+			Help: "Files handled, by outcome (created, updated, unchanged, skipped, failed, parked).",
+		}, []string{"outcome"}),
+		bytesUploaded: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "syncd", Name: "bytes_uploaded_total",
+			Help: "Bytes uploaded to CoreData storage.",
+		}),
+		polls: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "syncd", Name: "polls_total",
+			Help: "Polls of Nexudus, by result (success, failure).",
+		}, []string{"result"}),
+		pollDuration: f.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "syncd", Name: "poll_duration_seconds",
+			Help:    "Duration of a whole poll.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 3, 10),
+		}),
+		lastSuccess: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "syncd", Name: "last_success_timestamp_seconds",
+			Help: "Unix time of the end of the last successful poll.",
+		}),
+		cursor: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "syncd", Name: "cursor_timestamp_seconds",
+			Help: "Unix time of the UpdatedOn cursor (the oldest one when several locations are polled).",
+		}),
+		mapped: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "syncd", Name: "mapped_files",
+			Help: "Nexudus files mapped to a CoreData file in the state file.",
+		}),
+		parked: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "syncd", Name: "parked_files",
+			Help: "Files parked after max_attempts, waiting for a change in Nexudus or syncd state retry.",
+		}),
+	}
+	// Every outcome is exported from the start so rate() and alerts see 0
+	// rather than an absent series.
+	for _, o := range []string{OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeSkipped, OutcomeFailed, OutcomeParked} {
+		m.files.WithLabelValues(o)
+	}
+	m.polls.WithLabelValues("success")
+	m.polls.WithLabelValues("failure")
+	return m
+}
+
+func (m *Metrics) file(outcome string) {
+	if m != nil {
+		m.files.WithLabelValues(outcome).Inc()
+	}
+}
+
+func (m *Metrics) uploaded(n int64) {
+	if m != nil {
+		m.bytesUploaded.Add(float64(n))
+	}
+}
+
+func (m *Metrics) poll(ok bool, d time.Duration, now time.Time) {
+	if m == nil {
+		return
+	}
+	m.pollDuration.Observe(d.Seconds())
+	if ok {
+		m.polls.WithLabelValues("success").Inc()
+		m.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
+	} else {
+		m.polls.WithLabelValues("failure").Inc()
+	}
+}
+
+func (m *Metrics) setCursor(t time.Time) {
+	if m != nil && !t.IsZero() {
+		m.cursor.Set(float64(t.Unix()))
+	}
+}
+
+func (m *Metrics) setCounts(mapped, parked int) {
+	if m != nil {
+		m.mapped.Set(float64(mapped))
+		m.parked.Set(float64(parked))
+	}
+}

@@ -1,0 +1,95 @@
+package sync
+
+import (
+	"fmt"
+	"sort"
+	gosync "sync"
+)
+
+// Report is what one poll (or backfill) did.
+type Report struct {
+	mu gosync.Mutex
+
+	Created, Updated, Unchanged, Skipped, Parked int
+	BytesUploaded                                int64
+	// Failed names every file that failed in this run, by Nexudus Id.
+	Failed []FileError
+	// Planned is what a dry run would do.
+	Planned []Action
+}
+
+// FileError is one file's failure.
+type FileError struct {
+	NexudusID int64
+	Err       string
+}
+
+// Action is one planned change of a dry run.
+type Action struct {
+	NexudusID int64
+	Action    string // create, update, retitle
+	Title     string
+	Parent    string
+	Filename  string
+}
+
+func (r *Report) count(outcome string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch outcome {
+	case OutcomeCreated:
+		r.Created++
+	case OutcomeUpdated:
+		r.Updated++
+	case OutcomeUnchanged:
+		r.Unchanged++
+	case OutcomeSkipped:
+		r.Skipped++
+	case OutcomeParked:
+		r.Parked++
+	}
+}
+
+func (r *Report) fail(id int64, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Failed = append(r.Failed, FileError{NexudusID: id, Err: err.Error()})
+}
+
+func (r *Report) plan(a Action) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Planned = append(r.Planned, a)
+}
+
+func (r *Report) addBytes(n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.BytesUploaded += n
+}
+
+// Merge adds o into r (backfill windows into one report).
+func (r *Report) Merge(o *Report) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Created += o.Created
+	r.Updated += o.Updated
+	r.Unchanged += o.Unchanged
+	r.Skipped += o.Skipped
+	r.Parked += o.Parked
+	r.BytesUploaded += o.BytesUploaded
+	r.Failed = append(r.Failed, o.Failed...)
+	r.Planned = append(r.Planned, o.Planned...)
+}
+
+// Sort orders failures and plans by Nexudus Id for stable output.
+func (r *Report) Sort() {
+	sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].NexudusID < r.Failed[j].NexudusID })
+	sort.SliceStable(r.Planned, func(i, j int) bool { return r.Planned[i].NexudusID < r.Planned[j].NexudusID })
+}
+
+// Summary is one line for logs and the terminal.
+func (r *Report) Summary() string {
+	return fmt.Sprintf("created=%d updated=%d unchanged=%d skipped=%d failed=%d parked=%d bytes_uploaded=%d",
+		r.Created, r.Updated, r.Unchanged, r.Skipped, len(r.Failed), r.Parked, r.BytesUploaded)
+}

@@ -1,0 +1,148 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	gosync "sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/coworkdocs/syncd/internal/nexudus"
+)
+
+// walkResult is what walking one range of UpdatedOn produced.
+type walkResult struct {
+	// lowWater is the minute the next poll must read from again: the last
+	// minute seen, held back to the first record not done (failing or
+	// abandoned) and to any stretch where pages may have shifted.
+	lowWater time.Time
+	seen     map[int64]bool
+}
+
+func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
+
+// walk lists signed files of q in UpdatedOn order and hands each to a
+// bounded pool of workers.
+//
+// Paging by UpdatedOn while records change shifts pages: a record updated
+// mid-walk moves to the end, and the records behind it move up a page. So
+// walk pages by key: after each page it asks again from the minute of the
+// page's last record, at page 1, and only turns pages (page 2, 3, ...)
+// while a whole page sits in one minute. A record seen again with a newer
+// UpdatedOn, or a drop of TotalItems, inside such a stretch means a record
+// may have been skipped: the low-water mark is then held at the start of
+// the stretch so the next poll reads it again.
+func (e *Engine) walk(ctx context.Context, q nexudus.ListQuery, rep *Report) (walkResult, error) {
+	res := walkResult{lowWater: minute(q.UpdatedFrom), seen: map[int64]bool{}}
+	var (
+		mu        gosync.Mutex
+		notDone   []time.Time
+		firstSeen = map[int64]time.Time{}
+		wg        gosync.WaitGroup
+		work      = make(chan nexudus.File)
+	)
+	// Workers run on AbortContext, not ctx: cancelling ctx stops new work
+	// from being handed out, and lets the files in flight finish.
+	workCtx := e.opt.AbortContext
+	for i := 0; i < e.opt.Concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				if !e.processFile(workCtx, f, rep) {
+					mu.Lock()
+					notDone = append(notDone, minute(f.UpdatedOn.Time))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+
+	from := minute(q.UpdatedFrom)
+	page := 1
+	stretchStart := time.Time{} // set while turning pages inside one minute
+	prevTotal := -1
+	lastMinute := from
+	var held time.Time
+	var walkErr error
+	for {
+		if err := ctx.Err(); err != nil {
+			walkErr = err
+			break
+		}
+		pq := q
+		pq.UpdatedFrom = from
+		p, err := e.src.ListPage(ctx, pq, page)
+		if err != nil {
+			walkErr = fmt.Errorf("list from %s page %d: %w", nexudus.FormatMinute(from), page, err)
+			break
+		}
+		if page > 1 && prevTotal >= 0 && p.TotalItems < prevTotal {
+			e.holdBack(&held, stretchStart, "records left the listing while paging")
+		}
+		prevTotal = p.TotalItems
+		for _, f := range p.Records {
+			t := f.UpdatedOn.Time
+			if prev, ok := firstSeen[f.ID]; ok {
+				if !t.After(prev) {
+					continue // the same version, seen on an earlier page
+				}
+				// Changed during this walk: it may have pushed another
+				// record over a page boundary.
+				if !stretchStart.IsZero() {
+					e.holdBack(&held, stretchStart, "a record changed while paging")
+				}
+			}
+			firstSeen[f.ID] = t
+			res.seen[f.ID] = true
+			if m := minute(t); m.After(lastMinute) {
+				lastMinute = m
+			}
+			select {
+			case work <- f:
+			case <-ctx.Done():
+			}
+		}
+		if !p.HasNextPage || len(p.Records) == 0 {
+			break
+		}
+		last := minute(p.Records[len(p.Records)-1].UpdatedOn.Time)
+		if last.After(from) {
+			from, page, stretchStart, prevTotal = last, 1, time.Time{}, -1
+			continue
+		}
+		// A full page inside one minute: turn the page.
+		if stretchStart.IsZero() {
+			stretchStart = from
+		}
+		page++
+	}
+	close(work)
+	wg.Wait()
+
+	res.lowWater = lastMinute
+	if !held.IsZero() && held.Before(res.lowWater) {
+		res.lowWater = held
+	}
+	for _, m := range notDone {
+		if m.Before(res.lowWater) {
+			res.lowWater = m
+		}
+	}
+	// On an error the caller keeps the old cursor: records past the failed
+	// page, or not yet handed out on shutdown, were never read.
+	return res, walkErr
+}
+
+// holdBack notes that the next poll must read again from at, the start of
+// a page-turning stretch in which a record may have been skipped.
+func (e *Engine) holdBack(held *time.Time, at time.Time, why string) {
+	if at.IsZero() {
+		return
+	}
+	if held.IsZero() || at.Before(*held) {
+		e.log.Info("holding the cursor back", zap.String("reason", why), zap.Time("at", at))
+		*held = at
+	}
+}
