@@ -47,7 +47,8 @@ func newEnv(t *testing.T, syncExtra string) *env {
   base_url: %s
   username: %s
   password: ${TEST_NEXUDUS_PASSWORD}
-  requests_per_minute: 120
+  requests_per_minute: 0
+  requests_per_hour: 0
   max_retries: 1
 coredata:
   base_url: %s

@@ -43,7 +43,7 @@ func newClients(cfg *config.Config, m *httpx.Metrics, log *zap.Logger) (*clients
 	n := cfg.Nexudus
 	nx, err := nexudus.New(nexudus.Config{
 		BaseURL: n.BaseURL, Auth: n.Auth, Username: n.Username, Password: n.Password,
-		PageSize: n.PageSize, RequestsPerMinute: n.RequestsPerMinute, RequestsPerHour: n.RequestsPerHour,
+		PageSize: n.PageSize, RequestsPerMinute: noLimitIfZero(n.RequestsPerMinute), RequestsPerHour: noLimitIfZero(n.RequestsPerHour),
 		FilePath: n.FilePath, SignedFilePath: n.SignedFilePath, MaxFileBytes: n.MaxFileBytes,
 		MaxRetries: n.MaxRetries,
 	}, &http.Client{Transport: newTransport(), Timeout: n.Timeout}, m, log.With(zap.String("api", "nexudus")))
@@ -60,6 +60,15 @@ func newClients(cfg *config.Config, m *httpx.Metrics, log *zap.Logger) (*clients
 		return nil, fmt.Errorf("coredata: %w", err)
 	}
 	return &clients{nexudus: nx, coredata: cd}, nil
+}
+
+// noLimitIfZero maps the config's 0 (no client-side budget, loopback only)
+// onto the client's negative value for the same.
+func noLimitIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // engineOptions maps configuration onto the engine's options; the store,

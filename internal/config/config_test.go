@@ -92,6 +92,7 @@ func TestParseErrorsNameKeyAndFile(t *testing.T) {
 		{"negative business", strings.Replace(base, "  password: p\n", "  password: p\n  businesses: [-1]\n", 1), "nexudus.businesses[0]: must be a positive"},
 		{"page size", strings.Replace(base, "  password: p\n", "  password: p\n  page_size: 0\n", 1), "nexudus.page_size"},
 		{"rate over server limit", strings.Replace(base, "  password: p\n", "  password: p\n  requests_per_minute: 500\n", 1), "nexudus.requests_per_minute: must be between 1 and 120"},
+		{"unlimited rate for a real tenant", strings.Replace(base, "  password: p\n", "  password: p\n  requests_per_minute: 0\n", 1), "nexudus.requests_per_minute: 0 (no limit) is allowed only for a loopback base_url"},
 		{"hourly rate", strings.Replace(base, "  password: p\n", "  password: p\n  requests_per_hour: 6000\n", 1), "nexudus.requests_per_hour"},
 		{"file path", strings.Replace(base, "  password: p\n", "  password: p\n  file_path: /api/file\n", 1), "nexudus.file_path: must be a path starting with / and holding {id}"},
 		{"signed file path", strings.Replace(base, "  password: p\n", "  password: p\n  signed_file_path: x/{id}\n", 1), "nexudus.signed_file_path"},
@@ -133,6 +134,15 @@ func TestParseErrorsNameKeyAndFile(t *testing.T) {
 				t.Fatalf("error %q does not name the file", msg)
 			}
 		})
+	}
+}
+
+func TestUnlimitedRateOnlyForLoopback(t *testing.T) {
+	y := strings.Replace(base, "https://spaces.nexudus.com", "http://127.0.0.1:8080", 1)
+	y = strings.Replace(y, "  password: p\n", "  password: p\n  requests_per_minute: 0\n  requests_per_hour: 0\n", 1)
+	cfg, err := Parse("x.yaml", []byte(y), env(nil))
+	if err != nil || cfg.Nexudus.RequestsPerMinute != 0 {
+		t.Fatalf("%v %+v", err, cfg)
 	}
 }
 

@@ -31,8 +31,8 @@ func (c *Config) Validate() error {
 		v.check(b > 0, fmt.Sprintf("nexudus.businesses[%d]", i), "must be a positive location id, not %d", b)
 	}
 	v.check(n.PageSize >= 1 && n.PageSize <= 1000, "nexudus.page_size", "must be between 1 and 1000, not %d", n.PageSize)
-	v.check(n.RequestsPerMinute >= 1 && n.RequestsPerMinute <= 120, "nexudus.requests_per_minute", "must be between 1 and 120 (Nexudus throttles above 120/min), not %d", n.RequestsPerMinute)
-	v.check(n.RequestsPerHour >= 1 && n.RequestsPerHour <= 5000, "nexudus.requests_per_hour", "must be between 1 and 5000 (Nexudus throttles above 5,000/hour), not %d", n.RequestsPerHour)
+	v.requestBudget("nexudus.requests_per_minute", n.RequestsPerMinute, 120, "120/min", n.BaseURL)
+	v.requestBudget("nexudus.requests_per_hour", n.RequestsPerHour, 5000, "5,000/hour", n.BaseURL)
 	v.pathTemplate("nexudus.file_path", n.FilePath)
 	v.pathTemplate("nexudus.signed_file_path", n.SignedFilePath)
 	v.check(n.MaxFileBytes > 0, "nexudus.max_file_bytes", "must be positive, not %d", n.MaxFileBytes)
@@ -154,6 +154,19 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// requestBudget allows 1..max, and 0 (no client-side limit) only for a
+// loopback base_url: simulators and load tests, never a real tenant.
+func (v *validator) requestBudget(key string, value, max int, serverLimit, baseURL string) {
+	if value == 0 {
+		if u, err := url.Parse(baseURL); err == nil && IsLoopback(u.Hostname()) {
+			return
+		}
+		v.fail(key, "0 (no limit) is allowed only for a loopback base_url")
+		return
+	}
+	v.check(value >= 1 && value <= max, key, "must be between 1 and %d (Nexudus throttles above %s), not %d", max, serverLimit, value)
 }
 
 func (v *validator) pathTemplate(key, p string) {

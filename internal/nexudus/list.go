@@ -2,6 +2,8 @@ package nexudus
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -36,6 +38,16 @@ type Page struct {
 	// Unsigned counts records the server returned despite the Signed
 	// filter; they are dropped from Records.
 	Unsigned int
+	// Bad holds records that did not decode (an odd time, a wrong type):
+	// one bad record must not hide the rest of its page.
+	Bad []BadRecord `json:",omitempty"`
+}
+
+// BadRecord is a list record that did not decode. ID is 0 when even the
+// Id could not be read.
+type BadRecord struct {
+	ID  int64
+	Err error
 }
 
 // envelope is Nexudus' paging wrapper, shared by every list endpoint.
@@ -122,7 +134,7 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, page int) (*Page, er
 
 // decodeListPage decodes a list answer and keeps only signed records.
 func decodeListPage(status int, contentType string, body []byte) (*Page, error) {
-	var env envelope[File]
+	var env envelope[json.RawMessage]
 	if err := httpx.DecodeJSONBytes("nexudus", status, contentType, body, &env); err != nil {
 		return nil, err
 	}
@@ -134,7 +146,23 @@ func decodeListPage(status int, contentType string, body []byte) (*Page, error) 
 		TotalPages:  env.TotalPages,
 		HasNextPage: env.HasNextPage,
 	}
-	for _, f := range env.Records {
+	for i, raw := range env.Records {
+		var f File
+		if err := json.Unmarshal(raw, &f); err != nil {
+			// Read what can be read, to name the record and to drop it
+			// quietly if it is not signed anyway.
+			var id struct {
+				Id     int64
+				Signed bool
+			}
+			_ = json.Unmarshal(raw, &id)
+			if id.Id != 0 && !id.Signed {
+				p.Unsigned++
+				continue
+			}
+			p.Bad = append(p.Bad, BadRecord{ID: id.Id, Err: fmt.Errorf("nexudus: record %d of the page (Id %d): %w", i+1, id.Id, err)})
+			continue
+		}
 		if !f.Signed {
 			p.Unsigned++
 			continue

@@ -247,3 +247,30 @@ func TestLegalContentAudits(t *testing.T) {
 		})
 	}
 }
+
+// One record with an odd time must not hide the rest of its page.
+func TestDecodeListPageKeepsGoodRecordsBesideABadOne(t *testing.T) {
+	body := []byte(`{"Records":[
+		{"Id":1,"Signed":true,"UpdatedOn":"2025-01-15T10:30:00Z"},
+		{"Id":2,"Signed":true,"UpdatedOn":"the day before yesterday"},
+		{"Id":3,"Signed":false,"UpdatedOn":"not a time either"},
+		{"Id":"four","Signed":true},
+		{"Id":5,"Signed":true,"UpdatedOn":null}
+	],"CurrentPage":1,"TotalItems":5,"HasNextPage":false}`)
+	p, err := decodeListPage(200, "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Records) != 2 || p.Records[0].ID != 1 || p.Records[1].ID != 5 || !p.Records[1].UpdatedOn.IsZero() {
+		t.Fatalf("records %+v", p.Records)
+	}
+	if p.Unsigned != 1 || len(p.Bad) != 2 {
+		t.Fatalf("unsigned %d, bad %+v", p.Unsigned, p.Bad)
+	}
+	if p.Bad[0].ID != 2 || !strings.Contains(p.Bad[0].Err.Error(), "Id 2") || !strings.Contains(p.Bad[0].Err.Error(), "the day before yesterday") {
+		t.Fatalf("bad record 2: %+v", p.Bad[0])
+	}
+	if p.Bad[1].ID != 0 {
+		t.Fatalf("bad record without a readable Id: %+v", p.Bad[1])
+	}
+}

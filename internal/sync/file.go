@@ -76,6 +76,25 @@ func (e *Engine) recordFailure(f nexudus.File, err error, log *zap.Logger, rep *
 	return false
 }
 
+// badRecord reports a list record that did not decode, by its Id, with
+// the same backoff and parking as any failing file; it holds nothing else
+// back.
+func (e *Engine) badRecord(b nexudus.BadRecord, rep *Report) {
+	log := e.log.With(zap.Int64("nexudus_id", b.ID))
+	if b.ID == 0 {
+		rep.fail(0, b.Err)
+		e.m.file(OutcomeFailed)
+		log.Error("unreadable record in a Nexudus list page", zap.Error(b.Err))
+		return
+	}
+	unlock := e.locks.lock(b.ID)
+	defer unlock()
+	if fail, ok, err := e.store.Failure(b.ID); err == nil && ok && (fail.Parked || e.opt.Now().Before(fail.NextAttempt)) {
+		return
+	}
+	e.recordFailure(nexudus.File{ID: b.ID}, fmt.Errorf("unreadable Nexudus record: %w", b.Err), log, rep)
+}
+
 // mirror is the decision of SPEC.md for one record. It returns the outcome
 // to count ("" for nothing to count: a parked file or one in backoff).
 func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, rep *Report) (string, error) {
@@ -95,7 +114,9 @@ func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, re
 	if err != nil {
 		return "", err
 	}
-	if mapped && m.UpdatedOn.Equal(f.UpdatedOn.Time) {
+	// A record without UpdatedOn cannot be proven unchanged: it is
+	// downloaded and compared by md5 every time it is listed.
+	if mapped && !f.UpdatedOn.IsZero() && m.UpdatedOn.Equal(f.UpdatedOn.Time) {
 		if err := e.retitle(ctx, &m, title, e.tags(f), rep); err != nil {
 			return "", err
 		}
@@ -283,6 +304,7 @@ func (e *Engine) upload(ctx context.Context, sp *spool, filename string, rep *Re
 		if !errors.Is(err, coredata.ErrURLExpired) {
 			return coredata.Blob{}, err
 		}
+		e.log.Info("presigned URL expired or was refused; requesting a fresh blob", zap.Error(err))
 	}
 	return coredata.Blob{}, fmt.Errorf("%d presigned URLs expired in a row: %w", tries, err)
 }

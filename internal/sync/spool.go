@@ -45,6 +45,9 @@ func (e *Engine) download(ctx context.Context, f nexudus.File) (*spool, error) {
 		src = io.LimitReader(d.Body, e.opt.MaxFileBytes+1)
 	}
 	n, err := io.Copy(io.MultiWriter(tmp, h), src)
+	if err != nil {
+		err = fmt.Errorf("after %d bytes: %w", n, err)
+	}
 	if err == nil && e.opt.MaxFileBytes > 0 && n > e.opt.MaxFileBytes {
 		err = fmt.Errorf("more than max_file_bytes %d: %w", e.opt.MaxFileBytes, nexudus.ErrTooLarge)
 	}

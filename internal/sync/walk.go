@@ -50,7 +50,7 @@ func (e *Engine) walk(ctx context.Context, q nexudus.ListQuery, rep *Report) (wa
 		go func() {
 			defer wg.Done()
 			for f := range work {
-				if !e.processFile(workCtx, f, rep) {
+				if !e.processFile(workCtx, f, rep) && !f.UpdatedOn.IsZero() {
 					mu.Lock()
 					notDone = append(notDone, minute(f.UpdatedOn.Time))
 					mu.Unlock()
@@ -82,6 +82,9 @@ func (e *Engine) walk(ctx context.Context, q nexudus.ListQuery, rep *Report) (wa
 			e.holdBack(&held, stretchStart, "records left the listing while paging")
 		}
 		prevTotal = p.TotalItems
+		for _, b := range p.Bad {
+			e.badRecord(b, rep)
+		}
 		for _, f := range p.Records {
 			t := f.UpdatedOn.Time
 			if prev, ok := firstSeen[f.ID]; ok {

@@ -48,6 +48,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	access, refresh := randomHex(24), randomHex(24)
 	s.tokens[access] = now.Add(s.opts.TokenTTL)
 	s.renew[refresh] = true
+	s.issued = append(s.issued, access, refresh)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":  access,
@@ -83,6 +84,14 @@ func (s *Server) RevokeTokens() {
 	defer s.mu.Unlock()
 	s.tokens = map[string]time.Time{}
 	s.renew = map[string]bool{}
+}
+
+// Secrets returns what must never appear in a client's logs or errors:
+// the password and every access and refresh token issued so far.
+func (s *Server) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string{s.opts.Password}, s.issued...)
 }
 
 // Grants returns how many tokens were issued by grant type ("password",

@@ -112,6 +112,7 @@ type Server struct {
 	blobs  map[string]blob
 	tokens map[string]time.Time // access token -> expiry (sim clock)
 	renew  map[string]bool      // live refresh tokens
+	issued []string             // every token ever issued, for Secrets
 	grants map[string]int
 	counts map[Route]int
 	log    []Request

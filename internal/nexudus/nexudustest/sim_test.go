@@ -488,3 +488,16 @@ func TestLatencyAndClock(t *testing.T) {
 	}
 	s.SetLatency(0)
 }
+
+func TestSecretsListsPasswordAndIssuedTokens(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	resp, err := s.Client().PostForm(s.URL+"/api/token", url.Values{"grant_type": {"password"}, "username": {s.Username()}, "password": {s.Password()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := s.Secrets(); len(got) != 3 || got[0] != s.Password() {
+		t.Fatalf("Secrets() = %d values", len(got))
+	}
+}
