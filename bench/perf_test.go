@@ -11,24 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coworkdocs/syncd/internal/testbin"
+
 	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
 	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
 )
 
 // buildSyncd builds the binary once per benchmark run.
-func buildSyncd(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "syncd")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/coworkdocs/syncd/cmd/syncd")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildSyncd(b *testing.B) string { return testbin.Build(b) }
 
 func writeConfig(b *testing.B, nx *nexudustest.Server, cd *coredatatest.Server, rpm, concurrency int) string {
 	b.Helper()

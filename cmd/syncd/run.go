@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +37,7 @@ type Main struct {
 	metrics *metrics
 	clients *clients
 	lock    *state.ProcessLock
+	spool   string // where downloads are spooled; see prepareSpool
 
 	// OnListen, when set, is told the address the HTTP server bound
 	// (tests listen on port 0).
@@ -112,18 +115,61 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.lock = lock
 	}
+	if err := m.prepareSpool(); err != nil {
+		return &ExitError{Code: exitFailed, Err: err}
+	}
 	if m.Once || m.DryRun || !m.BackfillFrom.IsZero() {
 		return m.runOnce(ctx)
 	}
 	return m.runDaemon(ctx)
 }
 
-// Close releases the state lock.
+// Close removes the download spool and releases the state lock.
 func (m *Main) Close() error {
 	if m.Logger != nil {
 		_ = m.Logger.Sync()
 	}
+	if m.spool != "" {
+		_ = os.RemoveAll(m.spool)
+	}
 	return m.lock.Unlock()
+}
+
+// prepareSpool makes the directory downloads are spooled to. It belongs to
+// this state file (its name is derived from the state path), so with the
+// process lock held, whatever is in it was left by a killed run and is
+// removed: a process that keeps crashing must not fill the disk. A dry run
+// holds no lock and takes a fresh directory of its own.
+func (m *Main) prepareSpool() error {
+	base := m.Config.Sync.TempDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	if m.DryRun {
+		dir, err := os.MkdirTemp(base, "syncd-dry-run-spool-*")
+		if err != nil {
+			return fmt.Errorf("sync.temp_dir: %w", err)
+		}
+		m.spool = dir
+		return nil
+	}
+	abs, err := filepath.Abs(m.Config.State.Path)
+	if err != nil {
+		return fmt.Errorf("state.path: %w", err)
+	}
+	sum := sha256.Sum256([]byte(abs))
+	dir := filepath.Join(base, "syncd-spool-"+hex.EncodeToString(sum[:6]))
+	if left, _ := os.ReadDir(dir); len(left) > 0 {
+		m.Logger.Info("removing downloads left by an interrupted run", zap.String("dir", dir), zap.Int("files", len(left)))
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("sync.temp_dir: clear %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("sync.temp_dir: %w", err)
+	}
+	m.spool = dir
+	return nil
 }
 
 // stateOpenError maps a locked state file to exit code 3.
@@ -180,6 +226,7 @@ func (m *Main) poll(stop, abort context.Context) (*syncer.Report, error) {
 	opt.DryRun = m.DryRun
 	opt.AbortContext = abort
 	opt.Now = m.Now
+	opt.TempDir = m.spool
 	eng, err := syncer.New(m.clients.nexudus, m.clients.coredata, st, opt)
 	if err != nil {
 		return nil, err

@@ -7,51 +7,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coworkdocs/syncd/internal/testbin"
 )
 
-// goTool finds the go command that builds the binary under test: the one on
-// PATH, else the one of the toolchain running the test.
-func goTool() (string, bool) {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p, true
-	}
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-		return p, true
-	}
-	return "", false
-}
-
 // buildSyncd builds the real command into a temp dir and returns its path.
-// Without a go command it skips, unless SYNCD_REQUIRE_TOOLS=1 (CI).
-func buildSyncd(t *testing.T) string {
-	t.Helper()
-	gobin, ok := goTool()
-	if !ok {
-		if os.Getenv("SYNCD_REQUIRE_TOOLS") == "1" {
-			t.Fatal("go command not found and SYNCD_REQUIRE_TOOLS=1")
-		}
-		t.Skip("go command not found: cannot build the syncd binary")
-	}
-	bin := filepath.Join(t.TempDir(), "syncd")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", bin, "github.com/coworkdocs/syncd/cmd/syncd")
-	// The binary is what an operator runs: never the race-instrumented
-	// flavour the test itself may be built with.
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build syncd: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildSyncd(t *testing.T) string { return testbin.Build(t) }
 
 // result is one finished syncd process.
 type result struct {

@@ -5,9 +5,11 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,12 +19,13 @@ import (
 	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
 )
 
-// The crash test's shape. Kills land 20-600 ms after the start; a full
-// sync of the seeded files takes a few seconds with slow storage, so the
-// first rounds kill mid-create and later rounds mid-update (files are
-// signed again between rounds).
+// The crash test's shape. Kills land 20-600 ms after the start; the first
+// full sync of the seeded files takes several seconds with slow storage,
+// and between two rounds in three new files are signed and others signed
+// again, so every round has creates and content updates in flight (each
+// run mirrors ~30-60 files in 600 ms).
 const (
-	filesPerLocation = 200 // 2 locations: ~370 signed files, ~20 unsigned
+	filesPerLocation = 200 // 2 locations: ~370 signed files, ~20 unsigned; ~250 more added
 	minKills         = 30
 	maxRounds        = 90
 	minMidWork       = 10 // kills that must land while files were in flight
@@ -30,7 +33,10 @@ const (
 	maxKillDelay     = 600 * time.Millisecond
 	roundsBudget     = 60 * time.Second
 	minResign        = 5 // files signed again before a round (2 rounds in 3)
-	maxResign        = 60
+	maxResign        = 50
+	minNew           = 5 // files newly signed before a round (2 rounds in 3)
+	maxNew           = 20
+	maxErrors        = 25 // end-state problems reported one by one
 )
 
 // TestKill9AtRandomMomentsLeavesExactlyOneFilePerSignedFile is guarantee
@@ -40,11 +46,11 @@ const (
 // holding the newest signed bytes, and no intent open.
 //
 // The randomness (file bytes, kill instants, storage latency, which files
-// are signed again) is seeded: SYNCD_CRASH_SEED=<n> replays a seed, up to
+// are added or signed again) is seeded: SYNCD_CRASH_SEED=<n> replays a seed, up to
 // the timing of the machine.
 func TestKill9AtRandomMomentsLeavesExactlyOneFilePerSignedFile(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: skipping the kill -9 crash test (builds the binary and runs it ~40 times)")
+		t.Skip("-short: skipping the kill -9 crash test (builds the binary and kills it 30 times)")
 	}
 	seed := crashSeed(t)
 	st := seeded{t: t, seed: seed}
@@ -54,22 +60,28 @@ func TestKill9AtRandomMomentsLeavesExactlyOneFilePerSignedFile(t *testing.T) {
 
 	w := newWorld(t, rng)
 	w.seed(filesPerLocation)
-	// Answers of the API routes come 2 ms after the simulator applied the
+	// Answers of the API routes come 5 ms after the simulator applied the
 	// request: a kill in that gap leaves a CoreData file the state file
 	// does not know, the window intents exist for.
-	w.cd.SetAPILatency(2 * time.Millisecond)
+	w.cd.SetAPILatency(5 * time.Millisecond)
 
 	var (
 		start                                   = time.Now()
 		rounds, kills, midWork, natural, orphan int
 		intentsSeen, resigned, updateWindow     int
+		created, createWindowKills              int
 	)
-	for kills < minKills && rounds < maxRounds && time.Since(start) < roundsBudget {
+	// Rounds go on past minKills until a kill has landed in the create
+	// window (about a third do), within the round and time budgets.
+	for (kills < minKills || createWindowKills == 0) && rounds < maxRounds && time.Since(start) < roundsBudget {
 		rounds++
 		w.cd.SetStorageLatency(time.Duration(10+rng.IntN(21)) * time.Millisecond)
 		if rounds > 1 && rng.IntN(3) > 0 {
-			// Enough content updates that kills keep landing mid-work
-			// after the first full sync.
+			// Enough new files and content updates that kills keep
+			// landing mid-work after the first full sync.
+			added := minNew + rng.IntN(maxNew-minNew+1)
+			w.addSigned(added)
+			created += added
 			resigned += len(w.resign(minResign + rng.IntN(maxResign-minResign+1)))
 		}
 		requests := totalRequests(w.cd)
@@ -113,6 +125,9 @@ func TestKill9AtRandomMomentsLeavesExactlyOneFilePerSignedFile(t *testing.T) {
 		}
 		intentsSeen += intents
 		orphan += orphans
+		if res.killed && orphans > 0 {
+			createWindowKills++
+		}
 		updateWindow += unrecordedUpdates
 		digests, _, err := w.expected()
 		if err != nil {
@@ -132,7 +147,7 @@ func TestKill9AtRandomMomentsLeavesExactlyOneFilePerSignedFile(t *testing.T) {
 	if midWork < minMidWork {
 		st.Fatalf("only %d of %d kills landed while the sync was incomplete; want %d: the test killed idle processes", midWork, kills, minMidWork)
 	}
-	if orphan == 0 {
+	if createWindowKills == 0 {
 		st.Fatalf("no kill landed between a CoreData create and its mapping in %d kills: the crash window the intents cover was never tested", kills)
 	}
 
@@ -156,11 +171,14 @@ func TestKill9AtRandomMomentsLeavesExactlyOneFilePerSignedFile(t *testing.T) {
 	if n := w.cd.Count(coredatatest.RouteCreate) + w.cd.Count(coredatatest.RouteUpdateContent); n != writes {
 		st.Errorf("a run with nothing new made %d CoreData create/update request(s)\n%s", n-writes, again.output())
 	}
+	if n := leftovers(w.spool); n != 0 {
+		st.Errorf("%d spooled download(s) left in temp_dir after clean runs", n)
+	}
 	digests, _, _ := w.expected()
-	t.Logf("%d rounds in %s: %d kills (%d mid-sync), %d natural exits; %d files signed again; "+
-		"%d intents, %d unrecorded creates and %d unrecorded content updates seen after kills; CoreData requests: %d creates, %d content updates, %d blob uploads; "+
+	t.Logf("%d rounds in %s: %d kills (%d mid-sync), %d natural exits; %d files added and %d signed again between rounds; "+
+		"%d intents, %d unrecorded creates (after %d kills) and %d unrecorded content updates seen after kills; CoreData requests: %d creates, %d content updates, %d blob uploads; "+
 		"%d signed files mirrored; %d spool file(s) left in temp_dir",
-		rounds, elapsed.Round(time.Millisecond), kills, midWork, natural, resigned, intentsSeen, orphan, updateWindow,
+		rounds, elapsed.Round(time.Millisecond), kills, midWork, natural, created, resigned, intentsSeen, orphan, createWindowKills, updateWindow,
 		w.cd.Count(coredatatest.RouteCreate), w.cd.Count(coredatatest.RouteUpdateContent), uploads, len(digests), leftovers(w.spool))
 }
 
@@ -170,6 +188,18 @@ func TestKill9AtRandomMomentsLeavesExactlyOneFilePerSignedFile(t *testing.T) {
 // intent open.
 func checkExactlyOne(st seeded, w *world, bin string) {
 	st.t.Helper()
+	errs := 0
+	errorf := func(format string, args ...any) {
+		st.t.Helper()
+		if errs++; errs <= maxErrors {
+			st.Errorf(format, args...)
+		}
+	}
+	defer func() {
+		if errs > maxErrors {
+			st.Errorf("... and %d more problems", errs-maxErrors)
+		}
+	}()
 	digests, parentOf, err := w.expected()
 	if err != nil {
 		st.Fatalf("%v", err)
@@ -177,29 +207,29 @@ func checkExactlyOne(st seeded, w *world, bin string) {
 	files := w.cd.Files()
 	byID, untagged := mirrors(files)
 	if len(untagged) > 0 {
-		st.Errorf("%d CoreData file(s) without a nexudus-file tag, first %+v", len(untagged), untagged[0])
+		errorf("%d CoreData file(s) without a nexudus-file tag, first %+v", len(untagged), untagged[0])
 	}
 	for id, want := range digests {
 		got := byID[id]
 		if len(got) != 1 {
-			st.Errorf("Nexudus file %d: %d CoreData files, want exactly 1 (%s)", id, len(got), describe(got))
+			errorf("Nexudus file %d: %d CoreData files, want exactly 1 (%s)", id, len(got), describe(got))
 			continue
 		}
 		if got[0].Digest != want {
-			st.Errorf("Nexudus file %d: CoreData %s holds md5 %s, newest signed bytes have %s (%d versions)",
+			errorf("Nexudus file %d: CoreData %s holds md5 %s, newest signed bytes have %s (%d versions)",
 				id, got[0].ID, got[0].Digest, want, len(got[0].Versions))
 		}
 		if got[0].Parent != parentOf[id] {
-			st.Errorf("Nexudus file %d: CoreData %s under parent %s, want %s", id, got[0].ID, got[0].Parent, parentOf[id])
+			errorf("Nexudus file %d: CoreData %s under parent %s, want %s", id, got[0].ID, got[0].Parent, parentOf[id])
 		}
 	}
 	for id, fs := range byID {
 		if _, ok := digests[id]; !ok {
-			st.Errorf("CoreData holds %d file(s) for Nexudus file %d, which is not signed or has no parent", len(fs), id)
+			errorf("CoreData holds %d file(s) for Nexudus file %d, which is not signed or has no parent", len(fs), id)
 		}
 	}
 	if len(files) != len(digests) {
-		st.Errorf("CoreData holds %d files for %d signed Nexudus files with a parent", len(files), len(digests))
+		errorf("CoreData holds %d files for %d signed Nexudus files with a parent", len(files), len(digests))
 	}
 
 	entries, res, err := stateLs(bin, w.config)
@@ -210,21 +240,21 @@ func checkExactlyOne(st seeded, w *world, bin string) {
 		e, ok := entries[id]
 		switch {
 		case !ok:
-			st.Errorf("state ls: Nexudus file %d missing", id)
+			errorf("state ls: Nexudus file %d missing", id)
 		case e.Status != "mirrored":
-			st.Errorf("state ls: Nexudus file %d is %q (attempts %d, last error %q), want mirrored", id, e.Status, e.Attempts, e.LastError)
+			errorf("state ls: Nexudus file %d is %q (attempts %d, last error %q), want mirrored", id, e.Status, e.Attempts, e.LastError)
 		case e.MD5 != want:
-			st.Errorf("state ls: Nexudus file %d recorded with md5 %s, want %s", id, e.MD5, want)
+			errorf("state ls: Nexudus file %d recorded with md5 %s, want %s", id, e.MD5, want)
 		case len(byID[id]) == 1 && e.CoreDataID != byID[id][0].ID:
-			st.Errorf("state ls: Nexudus file %d maps to %s, CoreData holds it as %s", id, e.CoreDataID, byID[id][0].ID)
+			errorf("state ls: Nexudus file %d maps to %s, CoreData holds it as %s", id, e.CoreDataID, byID[id][0].ID)
 		}
 	}
 	for id, e := range entries {
 		if e.Status == "intent" {
-			st.Errorf("state ls: an intent is still open for Nexudus file %d", id)
+			errorf("state ls: an intent is still open for Nexudus file %d", id)
 		}
 		if _, ok := digests[id]; !ok {
-			st.Errorf("state ls: entry for Nexudus file %d, which is not signed or has no parent: %+v", id, e)
+			errorf("state ls: entry for Nexudus file %d, which is not signed or has no parent: %+v", id, e)
 		}
 	}
 }
@@ -276,10 +306,17 @@ func describe(fs []coredatatest.FileInfo) string {
 	return strings.Join(parts, "; ")
 }
 
-// leftovers counts the download spools killed processes left behind.
+// leftovers counts the download spool files under dir (killed processes
+// leave theirs; the next run removes them).
 func leftovers(dir string) int {
-	des, _ := os.ReadDir(dir)
-	return len(des)
+	n := 0
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 // crashSeed is SYNCD_CRASH_SEED when set, else a new seed from the clock.

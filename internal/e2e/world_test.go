@@ -22,9 +22,9 @@ import (
 // Locations 1 and 2 have CoreData parents; location 3 has none, so its
 // signed files are skipped and must never reach CoreData.
 const (
-	parentA    = "313ae0be-71cf-11ee-b1e9-ebd554949e29"
-	parentB    = "07dcc00c-897e-11e6-b174-db079186c95c"
-	noParentBz = 3
+	parentA          = "313ae0be-71cf-11ee-b1e9-ebd554949e29"
+	parentB          = "07dcc00c-897e-11e6-b174-db079186c95c"
+	noParentBusiness = 3
 )
 
 var parents = map[int64]string{1: parentA, 2: parentB}
@@ -42,6 +42,8 @@ type world struct {
 	newest map[int64][]byte // what a mirror of each file must hold
 	// version counts the bytes written per file, so every write differs.
 	version map[int64]int
+	add     func(business int64, i int, signed, signedCopy bool)
+	next    int // index of the next file addSigned adds
 }
 
 // newWorld starts both simulators and writes a config for them.
@@ -167,7 +169,18 @@ func (w *world) seed(n int) {
 		}
 	}
 	for i := 0; i < 5; i++ {
-		add(noParentBz, i, true, true)
+		add(noParentBusiness, i, true, true)
+	}
+	w.add = add
+	w.next = n
+}
+
+// addSigned adds k newly signed files to the locations with a parent, so
+// that creates (not only content updates) are in flight in every round.
+func (w *world) addSigned(k int) {
+	for range k {
+		w.add(1+int64(w.rng.IntN(2)), w.next, true, w.rng.IntN(10) > 0)
+		w.next++
 	}
 }
 
