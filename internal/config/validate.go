@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"text/template"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/coworkdocs/syncd/internal/httpx"
 )
 
 // uuidPattern accepts CoreData ids: canonical lowercase or uppercase UUIDs.
@@ -123,38 +126,18 @@ func (v *validator) required(key, value string) {
 // baseURL allows plain http only for loopback hosts: credentials and
 // contracts must not cross a network in clear text.
 func (v *validator) baseURL(key, raw string) {
-	if raw == "" {
-		v.fail(key, "is required")
-		return
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		v.fail(key, fmt.Sprintf("must be an absolute URL such as https://host, not %q", raw))
-		return
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		v.fail(key, "must not hold credentials, a query or a fragment")
-		return
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !IsLoopback(u.Hostname()) {
-			v.fail(key, fmt.Sprintf("plain http is allowed only for loopback hosts; use https for %s", u.Hostname()))
+	if _, err := httpx.ParseBaseURL("", raw); err != nil {
+		var be *httpx.BaseURLError
+		if errors.As(err, &be) {
+			v.fail(key, be.Reason)
+			return
 		}
-	default:
-		v.fail(key, fmt.Sprintf("scheme must be https, not %q", u.Scheme))
+		v.fail(key, err.Error())
 	}
 }
 
 // IsLoopback reports whether host is localhost or a loopback address.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopback(host string) bool { return httpx.IsLoopback(host) }
 
 // requestBudget allows 1..max, and 0 (no client-side limit) only for a
 // loopback base_url: simulators and load tests, never a real tenant.

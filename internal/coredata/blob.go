@@ -106,7 +106,7 @@ func checkStorageURL(raw string) error {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && httpx.IsLoopback(u.Hostname()):
 	default:
 		return fmt.Errorf("presigned URL scheme %q refused (https only, http for loopback)", u.Scheme)
 	}

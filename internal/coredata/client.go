@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,7 +55,7 @@ type Client struct {
 // file takes longer than any API answer). A nil client gets a private one
 // with timeouts; m and log may be nil.
 func New(cfg Config, api *http.Client, storage *http.Client, m *httpx.Metrics, log *zap.Logger) (*Client, error) {
-	base, err := parseBaseURL(cfg.BaseURL)
+	base, err := httpx.ParseBaseURL("coredata", cfg.BaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -103,43 +102,6 @@ func New(cfg Config, api *http.Client, storage *http.Client, m *httpx.Metrics, l
 		c.now = time.Now
 	}
 	return c, nil
-}
-
-func parseBaseURL(raw string) (*url.URL, error) {
-	if strings.TrimSpace(raw) == "" {
-		return nil, errors.New("coredata: base_url is empty")
-	}
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("coredata: base_url %q is not an absolute URL", httpx.RedactURL(raw))
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("coredata: base_url %q must not carry credentials (use api_user and api_key)", httpx.RedactURL(raw))
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("coredata: base_url %q must not have a query or fragment", httpx.RedactURL(raw))
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("coredata: base_url %q: plain http is allowed only for loopback hosts, use https", u.Redacted())
-		}
-	default:
-		return nil, fmt.Errorf("coredata: base_url %q: scheme must be https", u.Redacted())
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
-}
-
-// isLoopback reports localhost, 127.0.0.0/8 and ::1.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // checkCredential rejects empty values and values that would break the

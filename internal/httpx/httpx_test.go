@@ -178,3 +178,42 @@ func FuzzExcerpt(f *testing.F) {
 		}
 	})
 }
+
+func TestParseBaseURL(t *testing.T) {
+	tests := []struct {
+		raw, want, err string
+	}{
+		{"https://spaces.nexudus.com/", "https://spaces.nexudus.com", ""},
+		{" https://tenant.coredata.is/base// ", "https://tenant.coredata.is/base", ""},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", ""},
+		{"http://[::1]:80", "http://[::1]:80", ""},
+		{"http://localhost", "http://localhost", ""},
+		{"", "", "is required"},
+		{"spaces.nexudus.com", "", "absolute URL"},
+		{"http://spaces.nexudus.com", "", "plain http"},
+		{"http://127.0.0.1.evil.com", "", "plain http"},
+		{"ftp://host", "", "scheme must be https"},
+		{"https://u:hunter2@host", "", "credentials"},
+		{"https://host/?token=abc", "", "query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			u, err := ParseBaseURL("x", tt.raw)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.HasPrefix(err.Error(), "x: base_url") {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "abc") {
+					t.Fatalf("secret in %v", err)
+				}
+				return
+			}
+			if err != nil || u.String() != tt.want {
+				t.Fatalf("got %v %v, want %s", u, err, tt.want)
+			}
+		})
+	}
+	if _, err := ParseBaseURL("x", "http://example.com"); !errors.Is(err, ErrPlainHTTP) {
+		t.Fatalf("not ErrPlainHTTP: %v", err)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -90,7 +89,7 @@ func New(cfg Config, hc *http.Client, m *httpx.Metrics, log *zap.Logger) (*Clien
 	if hc == nil {
 		hc = &http.Client{Timeout: 5 * time.Minute}
 	}
-	base, err := parseBaseURL(cfg.BaseURL)
+	base, err := httpx.ParseBaseURL("nexudus", cfg.BaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -179,44 +178,6 @@ func (cfg *Config) setDefaults() error {
 		cfg.MaxRetries = 0
 	}
 	return nil
-}
-
-// parseBaseURL accepts https, or http for loopback hosts only: anything else
-// would send the password and tokens in clear text.
-func parseBaseURL(raw string) (*url.URL, error) {
-	if raw == "" {
-		return nil, errors.New("nexudus: base_url is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("nexudus: base_url %q: not an absolute URL", httpx.RedactURL(raw))
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("nexudus: base_url %q: credentials belong in username and password", httpx.RedactURL(raw))
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("nexudus: base_url %q: must not have a query or fragment", httpx.RedactURL(raw))
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("nexudus: base_url %q: plain http is only allowed for loopback hosts", httpx.RedactURL(raw))
-		}
-	default:
-		return nil, fmt.Errorf("nexudus: base_url %q: scheme must be https", httpx.RedactURL(raw))
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // newLimiter allows perPeriod events per period with a burst of

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -76,12 +75,5 @@ func (e *Engine) Backfill(ctx context.Context, from time.Time, window time.Durat
 			break
 		}
 	}
-	if ctx.Err() == nil {
-		e.retryDue(ctx, seen, rep)
-	}
-	e.refreshGauges()
-	err := errors.Join(errs...)
-	e.m.poll(err == nil, e.opt.Now().Sub(start), e.opt.Now())
-	rep.Sort()
-	return rep, err
+	return e.finish(ctx, start, seen, rep, errs)
 }

@@ -44,6 +44,12 @@ func (e *Engine) Poll(ctx context.Context) (*Report, error) {
 			errs = append(errs, err)
 		}
 	}
+	return e.finish(ctx, start, seen, rep, errs)
+}
+
+// finish ends a poll or a backfill: retry the due failures it did not
+// list, refresh the gauges, count the poll.
+func (e *Engine) finish(ctx context.Context, start time.Time, seen map[int64]bool, rep *Report, errs []error) (*Report, error) {
 	if ctx.Err() == nil {
 		e.retryDue(ctx, seen, rep)
 	}
