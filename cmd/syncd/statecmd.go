@@ -125,11 +125,16 @@ func notFound(id int64, err error) error {
 	return err
 }
 
+// readOnlyWait is how long ls, show and backup wait for a poll of a
+// running daemon to release the state file: polls take seconds, and a
+// failed backup at 3 a.m. is worse than a slow one.
+const readOnlyWait = 60 * time.Second
+
 func withReadOnly(cfg *config.Config, fn func(*state.Store) error) error {
 	if _, err := os.Stat(cfg.State.Path); err != nil {
 		return &ExitError{Code: exitFailed, Err: fmt.Errorf("state file %s: %w (has syncd run yet?)", cfg.State.Path, err)}
 	}
-	st, err := state.Open(cfg.State.Path, state.Options{ReadOnly: true, Timeout: 10 * time.Second})
+	st, err := state.Open(cfg.State.Path, state.Options{ReadOnly: true, Timeout: readOnlyWait})
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {
 			return &ExitError{Code: exitLocked, Err: fmt.Errorf("%w: a poll is writing it; try again in a moment", err)}

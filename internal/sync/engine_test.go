@@ -325,3 +325,21 @@ func TestFirstPollWithZeroLookbackKeepsItsStartAsCursor(t *testing.T) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+func TestRecordInTheCursorsMinuteIsCaughtWithZeroLookback(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	minuteStart := h.nx.Now().Truncate(time.Minute)
+	h.nx.SetNow(minuteStart.Add(10 * time.Second))
+	h.addSigned(1, "First", "first")
+	zero := func(o *syncer.Options) { o.Lookback = 0 }
+	h.now = minuteStart.Add(20 * time.Second)
+	h.poll(zero)
+	// Same minute as the cursor, after the poll read it.
+	h.nx.SetNow(minuteStart.Add(40 * time.Second))
+	h.addSigned(1, "Second", "second")
+	h.now = minuteStart.Add(5 * time.Minute)
+	if rep := h.poll(zero); rep.Created != 1 {
+		t.Fatalf("record in the cursor's minute missed: %s", rep.Summary())
+	}
+	h.assertMirrored()
+}
