@@ -72,6 +72,9 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		if err != nil {
 			return usageError("run: -backfill-from: %v", err)
 		}
+		if !t.Before(m.Now()) {
+			return usageError("run: -backfill-from: %s is not in the past", t.Format(time.RFC3339))
+		}
 		m.BackfillFrom = t
 	}
 	m.ConfigPath = config.ResolvePath(*configPath)
@@ -335,7 +338,10 @@ func (m *Main) runDaemon(ctx context.Context) error {
 				}
 				log.Info("poll done", fields...)
 			}
-			if err != nil {
+			switch {
+			case err != nil && stop.Err() != nil:
+				log.Info("poll stopped for shutdown; the next start reads from the same cursor", zap.Error(err))
+			case err != nil:
 				log.Error("poll failed", zap.Error(err))
 			}
 			return err

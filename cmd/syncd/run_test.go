@@ -90,7 +90,7 @@ func TestRunExitCodes(t *testing.T) {
 		mustContain(t, "stderr", errOut, "nope.yaml")
 	})
 	t.Run("usage errors exit 2", func(t *testing.T) {
-		for _, args := range [][]string{{}, {"frobnicate"}, {"run", "-nope"}, {"run", "-backfill-from", "last tuesday"}, {"state"}, {"demo", "x"}} {
+		for _, args := range [][]string{{}, {"frobnicate"}, {"run", "-nope"}, {"run", "-backfill-from", "last tuesday"}, {"run", "-backfill-from", "2999-01-01T00:00"}, {"state"}, {"demo", "x"}} {
 			if code, _, _ := run(t, args...); code != 2 {
 				t.Errorf("%v: exit %d", args, code)
 			}

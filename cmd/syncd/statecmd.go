@@ -79,7 +79,7 @@ func stateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		return withWritable(cfg, func(st *state.Store) error {
-			if err := st.ClearFailure(id); err != nil {
+			if err := st.RetryNow(id, time.Now()); err != nil {
 				return notFound(id, err)
 			}
 			fmt.Fprintf(stdout, "file %d: backoff and parking cleared; the next poll tries it again\n", id)

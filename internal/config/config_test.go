@@ -247,3 +247,38 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatalf("the example's values drifted from the defaults:\n%+v\n%+v", cfg.Sync, want.Sync)
 	}
 }
+
+// A value from the environment is taken as it is, however the file quotes
+// the ${VAR} and whatever YAML syntax the value holds.
+func TestEnvironmentValuesAreTakenVerbatim(t *testing.T) {
+	raw, err := os.ReadFile("testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{`#hunter2`, `a\tb`, `x: y`, `~`, `null`, `'single'`, `"double"`, `*star`, `{braces}`, `  padded  `} {
+		for _, style := range []string{`${NEXUDUS_PASSWORD}`, `"${NEXUDUS_PASSWORD}"`, `'${NEXUDUS_PASSWORD}'`} {
+			text := strings.Replace(string(raw), "password: ${NEXUDUS_PASSWORD}", "password: "+style, 1)
+			vars := validEnv(t)
+			vars["NEXUDUS_PASSWORD"] = pw
+			cfg, err := Parse("t.yaml", []byte(text), env(vars))
+			if err != nil {
+				t.Fatalf("password %q as %s: %v", pw, style, err)
+			}
+			if cfg.Nexudus.Password != pw {
+				t.Errorf("password %q as %s became %q", pw, style, cfg.Nexudus.Password)
+			}
+		}
+	}
+	// A number from the environment still fills a number field.
+	text := strings.Replace(string(raw), "  concurrency: 8", "  concurrency: ${CONC}", 1)
+	vars := validEnv(t)
+	vars["CONC"] = "3"
+	cfg, err := Parse("t.yaml", []byte(text), env(vars))
+	if err != nil || cfg.Sync.Concurrency != 3 {
+		t.Fatalf("concurrency from the environment: %v %+v", err, cfg)
+	}
+	vars["CONC"] = "many"
+	if _, err := Parse("t.yaml", []byte(text), env(vars)); err == nil || !strings.Contains(err.Error(), "line 20") {
+		t.Fatalf("a non-number for concurrency must name its line: %v", err)
+	}
+}

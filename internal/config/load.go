@@ -72,17 +72,27 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse is Load over bytes already read; lookup resolves ${VAR}.
+//
+// ${VAR} is replaced inside the parsed YAML values, not in the text, so a
+// value from the environment is taken as it is whatever it holds (quotes,
+// "#", ": ", backslashes) and however the file quotes it.
 func Parse(path string, raw []byte, lookup func(string) (string, bool)) (*Config, error) {
-	expanded, err := expand(raw, lookup)
-	if err != nil {
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return nil, &Error{File: path, Msg: yamlMessage(err)}
+	}
+	if err := unknownKeys(raw); err != nil {
 		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	if missing := expandNode(&root, lookup); len(missing) > 0 {
+		return nil, &Error{File: path, Msg: "environment variable not set: " + strings.Join(missing, ", ")}
 	}
 	cfg := Defaults()
 	// Tags and businesses are replaced, not merged, when the file sets them.
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &Error{File: path, Msg: yamlMessage(err)}
+	if len(root.Content) > 0 {
+		if err := root.Decode(&cfg); err != nil {
+			return nil, &Error{File: path, Msg: yamlMessage(err)}
+		}
 	}
 	cfg.Path = path
 	if err := cfg.resolveSecrets(); err != nil {
@@ -94,43 +104,60 @@ func Parse(path string, raw []byte, lookup func(string) (string, bool)) (*Config
 	return &cfg, nil
 }
 
-var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// expand replaces ${VAR} (only that form, so a literal $ in a value stays)
-// and refuses unset variables, naming them and their line: an empty
-// password that silently reaches the API is harder to diagnose.
-func expand(raw []byte, lookup func(string) (string, bool)) ([]byte, error) {
-	var missing []string
-	lines := bytes.Split(raw, []byte("\n"))
-	for i, line := range lines {
-		trimmed := bytes.TrimSpace(line)
-		if bytes.HasPrefix(trimmed, []byte("#")) {
-			continue
+// unknownKeys decodes the raw text strictly only to find keys that are not
+// in Config; other problems (a ${VAR} in a number field) are left to the
+// decode after expansion.
+func unknownKeys(raw []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	var probe Config
+	err := dec.Decode(&probe)
+	var te *yaml.TypeError
+	if err == nil || !errors.As(err, &te) {
+		return nil
+	}
+	var msgs []string
+	for _, m := range te.Errors {
+		if unknownFieldPattern.MatchString(m) {
+			msgs = append(msgs, unknownKeyMessage(m))
 		}
-		lines[i] = varPattern.ReplaceAllFunc(line, func(m []byte) []byte {
-			name := string(varPattern.FindSubmatch(m)[1])
-			v, ok := lookup(name)
-			if !ok {
-				missing = append(missing, fmt.Sprintf("${%s} (line %d)", name, i+1))
-				return nil
-			}
-			return []byte(yamlQuoteIfNeeded(v))
-		})
 	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("environment variable not set: %s", strings.Join(missing, ", "))
+	if len(msgs) == 0 {
+		return nil
 	}
-	return bytes.Join(lines, []byte("\n")), nil
+	return errors.New(strings.Join(msgs, "; "))
 }
 
-// yamlQuoteIfNeeded keeps a value from the environment a plain string even
-// when it holds YAML syntax (a password starting with "*" or containing ": ").
-func yamlQuoteIfNeeded(v string) string {
-	if v == "" || strings.ContainsAny(v, ":#{}[]&*!|>'\"%@`,\n") || strings.TrimSpace(v) != v {
-		out, _ := yaml.Marshal(v)
-		return strings.TrimSuffix(string(out), "\n")
+var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandNode replaces ${VAR} (only that form, so a lone $ stays) in every
+// scalar value and returns the unset variables with their lines: an empty
+// password that silently reaches the API is harder to diagnose.
+func expandNode(n *yaml.Node, lookup func(string) (string, bool)) []string {
+	var missing []string
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		n.Value = varPattern.ReplaceAllStringFunc(n.Value, func(m string) string {
+			name := varPattern.FindStringSubmatch(m)[1]
+			v, ok := lookup(name)
+			if !ok {
+				missing = append(missing, fmt.Sprintf("${%s} (line %d)", name, n.Line))
+			}
+			return v
+		})
+		if n.Style == 0 {
+			// A plain value is typed by what it now holds (a number for
+			// page_size), except that it never becomes null: a password
+			// "null" or "~" stays that string.
+			n.Tag = ""
+			if n.ShortTag() == "!!null" {
+				n.Tag = "!!str"
+			}
+		}
 	}
-	return v
+	for _, c := range n.Content {
+		missing = append(missing, expandNode(c, lookup)...)
+	}
+	return missing
 }
 
 // yamlMessage turns the decoder's message into one line per problem with

@@ -73,11 +73,42 @@ func TestSchedulerAbandonsAfterShutdownTimeout(t *testing.T) {
 	cancel()
 	select {
 	case err := <-done:
-		if err == nil || !aborted.Load() {
-			t.Fatalf("err %v, aborted %v", err, aborted.Load())
+		if err != nil || !aborted.Load() {
+			t.Fatalf("abandoning within the timeout is a clean stop: err %v, aborted %v", err, aborted.Load())
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("shutdown hung")
+	}
+}
+
+func TestSchedulerSurvivesAPanickingPoll(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := NewHealth()
+	polled := make(chan struct{})
+	s := &Scheduler{Schedule: "@every 1h", Parser: parser, ShutdownTimeout: time.Second, Health: h,
+		Poll: func(stop, abort context.Context) error { close(polled); panic("boom") }}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	<-polled
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.mu.Lock()
+		polledOK, lastErr := h.polled, h.lastErr
+		h.mu.Unlock()
+		if polledOK {
+			if lastErr == nil || !strings.Contains(lastErr.Error(), "panicked") {
+				t.Fatalf("health after a panic: %v", lastErr)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("panic not observed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 

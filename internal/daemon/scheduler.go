@@ -69,10 +69,19 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			mu.Unlock()
 			wg.Done()
 		}()
-		err := s.Poll(ctx, abortCtx)
-		if s.Health != nil {
-			s.Health.observe(err)
-		}
+		var err error
+		defer func() {
+			// A panic in a poll must not take the daemon down with the
+			// state file open: it is logged and counted as a failed poll.
+			if r := recover(); r != nil {
+				err = fmt.Errorf("daemon: poll panicked: %v", r)
+				log.Error("poll panicked", zap.Any("panic", r), zap.Stack("stack"))
+			}
+			if s.Health != nil {
+				s.Health.observe(err)
+			}
+		}()
+		err = s.Poll(ctx, abortCtx)
 	}
 	scheduled := func() {
 		if !begin() {
@@ -103,15 +112,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-timer.C:
+		// SPEC: finish or abandon in-flight work within the timeout, then
+		// exit 0. Abandoned creates are found again through their intents.
 		log.Warn("shutdown timeout passed: abandoning the files in flight (open intents are reconciled on the next start)")
 		abort()
 		// Abandoned work returns quickly once its context is done; wait a
 		// little so the state file is not closed under it.
 		select {
 		case <-done:
+			return nil
 		case <-time.After(5 * time.Second):
+			return errors.New("daemon: a poll did not return 5s after it was abandoned")
 		}
-		return errors.New("daemon: shutdown timeout passed with a poll in flight")
 	}
 }
 

@@ -34,41 +34,75 @@ func (s *Store) RecordFailure(id int64, updatedOn time.Time, msg string, now tim
 	if err := checkID(id); err != nil {
 		return Failure{}, wrap("record failure", id, err)
 	}
-	updatedOn, now = utc(updatedOn), utc(now)
 	var f Failure
 	err := s.update("record failure", id, func(tx *bolt.Tx) error {
-		prev, ok, err := readFailure(tx, id)
-		if err != nil {
-			return err
-		}
-		f = Failure{NexudusID: id, UpdatedOn: updatedOn, FirstFailed: now}
-		if ok && prev.UpdatedOn.Equal(updatedOn) {
-			f.Attempts = prev.Attempts
-			f.FirstFailed = prev.FirstFailed
-		}
-		f.Attempts++
-		var wait time.Duration
-		if backoff != nil {
-			wait = backoff(f.Attempts)
-		}
-		f.NextAttempt = now.Add(wait)
-		f.LastError = truncate(msg, MaxErrorBytes)
-		f.Parked = maxAttempts > 0 && f.Attempts >= maxAttempts
-
-		to, from := bucketFailures, bucketParked
-		if f.Parked {
-			to, from = bucketParked, bucketFailures
-		}
-		key := idKey(id)
-		if err := tx.Bucket(from).Delete(key); err != nil {
-			return err
-		}
-		return putJSON(tx.Bucket(to), key, f)
+		var err error
+		f, err = recordFailureTx(tx, id, updatedOn, msg, now, maxAttempts, backoff)
+		return err
 	})
 	if err != nil {
 		return Failure{}, err
 	}
 	return f, nil
+}
+
+// PutMappingWithFailure records a mapping that is not yet right (CoreData
+// reported other bytes than were sent) together with a failed attempt, in
+// one transaction: the mapping keeps the next attempt on the same CoreData
+// file, and the attempt count goes on, so a lasting mismatch is parked.
+func (s *Store) PutMappingWithFailure(m Mapping, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (Failure, error) {
+	if err := checkMapping(&m); err != nil {
+		return Failure{}, wrap("put mapping with failure", m.NexudusID, err)
+	}
+	var f Failure
+	err := s.update("put mapping with failure", m.NexudusID, func(tx *bolt.Tx) error {
+		if err := putMappingTx(tx, m, false); err != nil {
+			return err
+		}
+		var err error
+		f, err = recordFailureTx(tx, m.NexudusID, updatedOn, msg, now, maxAttempts, backoff)
+		return err
+	})
+	if err != nil {
+		return Failure{}, err
+	}
+	return f, nil
+}
+
+func recordFailureTx(tx *bolt.Tx, id int64, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (Failure, error) {
+	updatedOn, now = utc(updatedOn), utc(now)
+	prev, ok, err := readFailure(tx, id)
+	if err != nil {
+		return Failure{}, err
+	}
+	f := Failure{NexudusID: id, UpdatedOn: updatedOn, FirstFailed: now}
+	if ok && prev.UpdatedOn.Equal(updatedOn) {
+		f.Attempts = prev.Attempts
+		f.FirstFailed = prev.FirstFailed
+	}
+	f.Attempts++
+	var wait time.Duration
+	if backoff != nil {
+		wait = backoff(f.Attempts)
+	}
+	f.NextAttempt = now.Add(wait)
+	f.LastError = truncate(msg, MaxErrorBytes)
+	f.Parked = maxAttempts > 0 && f.Attempts >= maxAttempts
+	return f, moveFailure(tx, f)
+}
+
+// moveFailure stores f in the bucket its Parked flag names and removes it
+// from the other.
+func moveFailure(tx *bolt.Tx, f Failure) error {
+	to, from := bucketFailures, bucketParked
+	if f.Parked {
+		to, from = bucketParked, bucketFailures
+	}
+	key := idKey(f.NexudusID)
+	if err := tx.Bucket(from).Delete(key); err != nil {
+		return err
+	}
+	return putJSON(tx.Bucket(to), key, f)
 }
 
 // readFailure looks in `parked` first: if a crash of an older binary ever
@@ -137,8 +171,26 @@ func (s *Store) Failures() ([]Failure, error) {
 	return out, nil
 }
 
-// ClearFailure is `syncd state retry`: it forgets the attempts and the
-// parking so that the next poll tries the file at once.
+// RetryNow is `syncd state retry`: the file's attempts and parking are
+// cleared and its next attempt is due now. The record is kept rather than
+// deleted, because a file older than the poll window is only found again
+// through it (the engine fetches due failures by Id).
+func (s *Store) RetryNow(id int64, now time.Time) error {
+	return s.update("retry", id, func(tx *bolt.Tx) error {
+		f, ok, err := readFailure(tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		f.Attempts, f.Parked, f.NextAttempt = 0, false, utc(now)
+		return moveFailure(tx, f)
+	})
+}
+
+// ClearFailure forgets a file's attempts and parking altogether (the file
+// is gone from Nexudus, or no longer signed).
 func (s *Store) ClearFailure(id int64) error {
 	return s.update("clear failure", id, func(tx *bolt.Tx) error {
 		key := idKey(id)

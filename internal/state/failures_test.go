@@ -242,3 +242,70 @@ func TestCorruptRecordsNameTheID(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryNowKeepsTheRecordDue(t *testing.T) {
+	s := newStore(t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	up := now.Add(-time.Hour)
+	for i := 0; i < 3; i++ {
+		if _, err := s.RecordFailure(7, up, "boom", now, 3, func(int) time.Duration { return time.Hour }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f, _, _ := s.Failure(7); !f.Parked {
+		t.Fatalf("not parked: %+v", f)
+	}
+	later := now.Add(time.Minute)
+	if err := s.RetryNow(7, later); err != nil {
+		t.Fatal(err)
+	}
+	f, ok, err := s.Failure(7)
+	if err != nil || !ok || f.Parked || f.Attempts != 0 || !f.NextAttempt.Equal(later) || !f.UpdatedOn.Equal(up) || f.LastError != "boom" {
+		t.Fatalf("after RetryNow: %+v %v %v", f, ok, err)
+	}
+	fs, _ := s.Failures()
+	if len(fs) != 1 || fs[0].Parked {
+		t.Fatalf("Failures() = %+v: the engine finds due files through it", fs)
+	}
+	if err := s.RetryNow(8, later); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("RetryNow of an unknown id: %v", err)
+	}
+}
+
+func TestPutMappingWithFailureKeepsCounting(t *testing.T) {
+	s := newStore(t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	up := now.Add(-time.Hour)
+	if err := s.PutIntent(Intent{NexudusID: 9, Parent: "p", Title: "t", MD5: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	var f Failure
+	for i := 1; i <= 2; i++ {
+		var err error
+		f, err = s.PutMappingWithFailure(Mapping{NexudusID: 9, CoreDataID: "cd-9", MD5: "theirs"}, up, "digest mismatch", now, 2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Attempts != i {
+			t.Fatalf("attempt %d counted as %d", i, f.Attempts)
+		}
+	}
+	if !f.Parked {
+		t.Fatalf("a lasting mismatch must park: %+v", f)
+	}
+	if m, ok, _ := s.Mapping(9); !ok || m.MD5 != "theirs" {
+		t.Fatalf("mapping %+v", m)
+	}
+	if _, ok, _ := s.Intent(9); ok {
+		t.Fatal("intent left beside the mapping")
+	}
+	if owner, ok, _ := s.Owner("cd-9"); !ok || owner != 9 {
+		t.Fatal("owner not claimed")
+	}
+	if e, _ := s.Entry(9); e.Status != StatusParked {
+		t.Fatalf("entry %+v", e)
+	}
+	if _, err := s.PutMappingWithFailure(Mapping{NexudusID: 9}, up, "x", now, 2, nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty CoreData id: %v", err)
+	}
+}

@@ -41,55 +41,73 @@ func (s *Store) Mapping(id int64) (m Mapping, ok bool, err error) {
 // mapping moved), and drops the file's intent and failure records: the create
 // and the failure are over once the mapping exists.
 func (s *Store) PutMapping(m Mapping) error {
-	if err := checkID(m.NexudusID); err != nil {
+	if err := checkMapping(&m); err != nil {
 		return wrap("put mapping", m.NexudusID, err)
 	}
+	return s.update("put mapping", m.NexudusID, func(tx *bolt.Tx) error {
+		return putMappingTx(tx, m, true)
+	})
+}
+
+// checkMapping validates and normalizes a mapping before it is written.
+func checkMapping(m *Mapping) error {
+	if err := checkID(m.NexudusID); err != nil {
+		return err
+	}
 	if m.CoreDataID == "" {
-		return wrap("put mapping", m.NexudusID, fmt.Errorf("%w: empty coredata id", ErrInvalid))
+		return fmt.Errorf("%w: empty coredata id", ErrInvalid)
 	}
 	m.UpdatedOn = utc(m.UpdatedOn)
 	m.SyncedAt = utc(m.SyncedAt)
-	return s.update("put mapping", m.NexudusID, func(tx *bolt.Tx) error {
-		key := idKey(m.NexudusID)
-		owners := tx.Bucket(bucketOwners)
-		if v := owners.Get([]byte(m.CoreDataID)); v != nil {
-			other, err := decodeOwner(m.CoreDataID, v)
-			if err != nil {
+	return nil
+}
+
+// putMappingTx writes m and claims its CoreData id; with clearFailure it
+// also ends the file's failure record (the file is mirrored).
+func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
+	key := idKey(m.NexudusID)
+	owners := tx.Bucket(bucketOwners)
+	if v := owners.Get([]byte(m.CoreDataID)); v != nil {
+		other, err := decodeOwner(m.CoreDataID, v)
+		if err != nil {
+			return err
+		}
+		if other != m.NexudusID {
+			return fmt.Errorf("coredata file %s already mirrors nexudus file %d: %w", m.CoreDataID, other, ErrOwned)
+		}
+	}
+	files := tx.Bucket(bucketFiles)
+	if v := files.Get(key); v != nil {
+		old, err := decodeMapping(m.NexudusID, v)
+		switch {
+		case err != nil:
+			// Overwriting a corrupt record repairs it; its CoreData id
+			// is unknown, so find the owner entries by value.
+			if err := releaseOwnerScan(owners, m.NexudusID); err != nil {
 				return err
 			}
-			if other != m.NexudusID {
-				return fmt.Errorf("coredata file %s already mirrors nexudus file %d: %w", m.CoreDataID, other, ErrOwned)
-			}
-		}
-		files := tx.Bucket(bucketFiles)
-		if v := files.Get(key); v != nil {
-			old, err := decodeMapping(m.NexudusID, v)
-			switch {
-			case err != nil:
-				// Overwriting a corrupt record repairs it; its CoreData id
-				// is unknown, so find the owner entries by value.
-				if err := releaseOwnerScan(owners, m.NexudusID); err != nil {
-					return err
-				}
-			case old.CoreDataID != m.CoreDataID:
-				if err := releaseOwner(owners, old.CoreDataID, m.NexudusID); err != nil {
-					return err
-				}
-			}
-		}
-		if err := putJSON(files, key, m); err != nil {
-			return err
-		}
-		if err := putJSON(owners, []byte(m.CoreDataID), m.NexudusID); err != nil {
-			return err
-		}
-		for _, b := range [][]byte{bucketIntents, bucketFailures, bucketParked} {
-			if err := tx.Bucket(b).Delete(key); err != nil {
+		case old.CoreDataID != m.CoreDataID:
+			if err := releaseOwner(owners, old.CoreDataID, m.NexudusID); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
+	}
+	if err := putJSON(files, key, m); err != nil {
+		return err
+	}
+	if err := putJSON(owners, []byte(m.CoreDataID), m.NexudusID); err != nil {
+		return err
+	}
+	drop := [][]byte{bucketIntents}
+	if clearFailure {
+		drop = append(drop, bucketFailures, bucketParked)
+	}
+	for _, b := range drop {
+		if err := tx.Bucket(b).Delete(key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // releaseOwner removes coreDataID from the owners index only if id owns it,

@@ -49,6 +49,7 @@ type Store interface {
 	DeleteIntent(id int64) error
 	Intents() ([]state.Intent, error)
 	RecordFailure(id int64, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
+	PutMappingWithFailure(m state.Mapping, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
 	Failure(id int64) (state.Failure, bool, error)
 	Failures() ([]state.Failure, error)
 	ClearFailure(id int64) error

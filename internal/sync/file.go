@@ -60,7 +60,16 @@ func (e *Engine) recordFailure(f nexudus.File, err error, log *zap.Logger, rep *
 	if errors.Is(err, errPermanent) {
 		max = 1
 	}
-	fail, serr := e.store.RecordFailure(f.ID, f.UpdatedOn.Time, err.Error(), e.opt.Now(), max, e.opt.Backoff)
+	var (
+		fail state.Failure
+		serr error
+		mm   *mismatchError
+	)
+	if errors.As(err, &mm) {
+		fail, serr = e.store.PutMappingWithFailure(mm.mapping, f.UpdatedOn.Time, err.Error(), e.opt.Now(), max, e.opt.Backoff)
+	} else {
+		fail, serr = e.store.RecordFailure(f.ID, f.UpdatedOn.Time, err.Error(), e.opt.Now(), max, e.opt.Backoff)
+	}
 	if serr != nil {
 		log.Error("file failed, and recording the failure failed too", zap.Error(err), zap.NamedError("state_error", serr))
 		return false
@@ -104,6 +113,13 @@ func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, re
 	parent, ok := e.opt.ParentFor(f.BusinessID)
 	if !ok {
 		log.Debug("skipped: location has no CoreData parent", zap.Int64("business_id", f.BusinessID))
+		if !e.opt.DryRun {
+			// A failure recorded before the location lost its parent
+			// would otherwise be fetched for retry forever.
+			if _, failing, err := e.store.Failure(f.ID); err == nil && failing {
+				_ = e.store.ClearFailure(f.ID)
+			}
+		}
 		return OutcomeSkipped, nil
 	}
 	title, err := e.title(f)
@@ -310,9 +326,10 @@ func (e *Engine) upload(ctx context.Context, sp *spool, filename string, rep *Re
 }
 
 // verifyAndRecord reads the file back and records the mapping only when
-// CoreData reports our md5 (guarantee 3). On a mismatch the mapping is kept
-// with CoreData's digest, so the next attempt updates the content of this
-// same file instead of creating another.
+// CoreData reports our md5 (guarantee 3). On a mismatch it returns a
+// *mismatchError holding the mapping with CoreData's digest, so the next
+// attempt updates the content of this same file instead of creating
+// another.
 func (e *Engine) verifyAndRecord(ctx context.Context, f nexudus.File, coreID, parent, title, filename string, sp *spool) error {
 	cf, err := e.sink.GetFile(ctx, coreID)
 	if err != nil {
@@ -326,13 +343,22 @@ func (e *Engine) verifyAndRecord(ctx context.Context, f nexudus.File, coreID, pa
 	if cf.Digest != sp.md5 {
 		m.MD5 = cf.Digest
 		m.UpdatedOn = time.Time{}
-		if err := e.store.PutMapping(m); err != nil {
-			return err
-		}
-		return fmt.Errorf("verify %s: CoreData reports md5 %s, downloaded bytes have %s: %w", coreID, cf.Digest, sp.md5, errDigestMismatch)
+		return &mismatchError{mapping: m, err: fmt.Errorf("verify %s: CoreData reports md5 %s, downloaded bytes have %s: %w", coreID, cf.Digest, sp.md5, errDigestMismatch)}
 	}
 	return e.store.PutMapping(m)
 }
+
+// mismatchError carries the mapping of a file CoreData holds with other
+// bytes than were sent. It is recorded together with the failure, in one
+// transaction: the mapping sends the next attempt to the same CoreData
+// file, and the failure keeps counting towards parking.
+type mismatchError struct {
+	mapping state.Mapping
+	err     error
+}
+
+func (e *mismatchError) Error() string { return e.err.Error() }
+func (e *mismatchError) Unwrap() error { return e.err }
 
 // retitle follows a title change in Nexudus (or in the template).
 func (e *Engine) retitle(ctx context.Context, m *state.Mapping, title string, tags []string, rep *Report) error {

@@ -125,7 +125,10 @@ func (e *Engine) retryDue(ctx context.Context, seen map[int64]bool, rep *Report)
 			}
 			continue
 		case err != nil:
-			e.log.Warn("fetch failed file for retry", zap.Int64("nexudus_id", fl.NexudusID), zap.Error(err))
+			// Counted as an attempt, so a record that cannot be fetched
+			// backs off and is parked like any failing file.
+			log := e.log.With(zap.Int64("nexudus_id", fl.NexudusID))
+			e.recordFailure(nexudus.File{ID: fl.NexudusID, UpdatedOn: nexudus.Time{Time: fl.UpdatedOn}}, fmt.Errorf("fetch for retry: %w", err), log, rep)
 			continue
 		case !f.Signed:
 			e.log.Info("failed file is no longer signed; forgetting its failure", zap.Int64("nexudus_id", fl.NexudusID))

@@ -22,6 +22,11 @@ type walkResult struct {
 
 func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
 
+// maxPagesPerStretch bounds page turning inside one minute (a million
+// records at the largest page size): a server that ignores the page
+// parameter must not keep a poll turning pages forever.
+const maxPagesPerStretch = 1000
+
 // walk lists signed files of q in UpdatedOn order and hands each to a
 // bounded pool of workers.
 //
@@ -29,16 +34,18 @@ func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
 // mid-walk moves to the end, and the records behind it move up a page. So
 // walk pages by key: after each page it asks again from the minute of the
 // page's last record, at page 1, and only turns pages (page 2, 3, ...)
-// while a whole page sits in one minute. A record seen again with a newer
-// UpdatedOn, or a drop of TotalItems, inside such a stretch means a record
-// may have been skipped: the low-water mark is then held at the start of
-// the stretch so the next poll reads it again.
+// while a page gives no later minute to key on. A record seen again with a
+// newer UpdatedOn may have pushed another over a page boundary of the query
+// that first listed it, and a drop of TotalItems while turning pages may
+// have pulled one back: the low-water mark is then held at that query's
+// minute so the next poll reads it again.
 func (e *Engine) walk(ctx context.Context, q nexudus.ListQuery, rep *Report) (walkResult, error) {
 	res := walkResult{lowWater: minute(q.UpdatedFrom), seen: map[int64]bool{}}
 	var (
 		mu        gosync.Mutex
 		notDone   []time.Time
-		firstSeen = map[int64]time.Time{}
+		firstSeen = map[int64]time.Time{} // UpdatedOn when first listed
+		firstFrom = map[int64]time.Time{} // the key of the query that first listed it
 		wg        gosync.WaitGroup
 		work      = make(chan nexudus.File)
 	)
@@ -61,14 +68,19 @@ func (e *Engine) walk(ctx context.Context, q nexudus.ListQuery, rep *Report) (wa
 
 	from := minute(q.UpdatedFrom)
 	page := 1
-	stretchStart := time.Time{} // set while turning pages inside one minute
+	stretchStart := time.Time{} // set while turning pages at one key
 	prevTotal := -1
 	lastMinute := from
 	var held time.Time
 	var walkErr error
+walking:
 	for {
 		if err := ctx.Err(); err != nil {
 			walkErr = err
+			break
+		}
+		if page > maxPagesPerStretch {
+			walkErr = fmt.Errorf("list from %s: still more pages after %d at one minute; the listing does not end", nexudus.FormatMinute(from), maxPagesPerStretch)
 			break
 		}
 		pq := q
@@ -85,37 +97,50 @@ func (e *Engine) walk(ctx context.Context, q nexudus.ListQuery, rep *Report) (wa
 		for _, b := range p.Bad {
 			e.badRecord(b, rep)
 		}
+		fresh := 0
 		for _, f := range p.Records {
 			t := f.UpdatedOn.Time
 			if prev, ok := firstSeen[f.ID]; ok {
 				if !t.After(prev) {
 					continue // the same version, seen on an earlier page
 				}
-				// Changed during this walk: it may have pushed another
-				// record over a page boundary.
-				if !stretchStart.IsZero() {
-					e.holdBack(&held, stretchStart, "a record changed while paging")
-				}
+				e.holdBack(&held, firstFrom[f.ID], "a record changed while the poll was paging")
+			} else {
+				firstFrom[f.ID] = from
 			}
 			firstSeen[f.ID] = t
 			res.seen[f.ID] = true
+			fresh++
 			if m := minute(t); m.After(lastMinute) {
 				lastMinute = m
 			}
 			select {
 			case work <- f:
 			case <-ctx.Done():
+				// Stopped before this record was handed out: the walk is
+				// incomplete, and the caller keeps the old cursor.
+				walkErr = ctx.Err()
+				break walking
 			}
 		}
-		if !p.HasNextPage || len(p.Records) == 0 {
+		if !p.HasNextPage || (p.TotalPages > 0 && page >= p.TotalPages) {
 			break
 		}
-		last := minute(p.Records[len(p.Records)-1].UpdatedOn.Time)
-		if last.After(from) {
-			from, page, stretchStart, prevTotal = last, 1, time.Time{}, -1
-			continue
+		if n := len(p.Records); n > 0 {
+			if last := minute(p.Records[n-1].UpdatedOn.Time); last.After(from) {
+				from, page, stretchStart, prevTotal = last, 1, time.Time{}, -1
+				continue
+			}
+			if page > 1 && fresh == 0 {
+				// A turned page of records already seen: the server is not
+				// paging as asked, or a whole page shifted. Stop here and
+				// read this minute again next poll.
+				e.holdBack(&held, stretchStart, "a turned page brought nothing new")
+				break
+			}
 		}
-		// A full page inside one minute: turn the page.
+		// A full page inside one minute, or a page with no signed record
+		// to take a key from (all unsigned or unreadable): turn the page.
 		if stretchStart.IsZero() {
 			stretchStart = from
 		}
