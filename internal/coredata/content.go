@@ -23,7 +23,7 @@ type ContentVersion struct {
 // the answer is 409 and the error wraps ErrConflict. Like CreateFile it is
 // never resent once it may have been applied (ErrOutcomeUnknown). A digest
 // reported back that differs from md5hex wraps ErrDigestMismatch.
-func (c *Client) UpdateContent(ctx context.Context, id, blobName, md5hex, snapshotID string) (ContentVersion, error) {
+func (c *Client) UpdateContent(ctx context.Context, id, blobName, md5hex, snapshotID, filename string) (ContentVersion, error) {
 	op := "update content of " + id
 	switch {
 	case !validID(id):
@@ -36,6 +36,12 @@ func (c *Client) UpdateContent(ctx context.Context, id, blobName, md5hex, snapsh
 	q.Set("digest", md5hex)
 	if snapshotID != "" {
 		q.Set("snapshot_id", snapshotID)
+	}
+	if filename != "" {
+		// The new bytes may be another format (the signed PDF after the
+		// original DOCX): CoreData takes the name, and its extension, from
+		// here.
+		q.Set("filename", filename)
 	}
 	resp, err := c.do(ctx, call{op: op, method: http.MethodPut,
 		url: c.endpoint("/api/v2/files/"+id+"/content/", q)})

@@ -55,8 +55,10 @@ type listEnvelope struct {
 
 // ListFiles returns every file under parent whose title is exactly title
 // ("" lists every file under parent), following meta.next (or the offset)
-// until the last page. The filters are applied again on the answers, so a
-// server that ignores one cannot make a caller adopt the wrong file.
+// until the last page. The title filter is applied again on the answers
+// (a server matching titles loosely must not make a caller adopt another
+// file); the parent is left to the server, because a file in a project
+// may report one of the project's folders as its parent.
 func (c *Client) ListFiles(ctx context.Context, parent, title string) ([]File, error) {
 	q := url.Values{}
 	if parent != "" {
@@ -92,7 +94,7 @@ func (c *Client) ListFiles(ctx context.Context, parent, title string) ([]File, e
 			if err != nil {
 				return nil, fmt.Errorf("coredata: %s: object %d: %w", op, i, err)
 			}
-			if (parent != "" && f.Parent != "" && f.Parent != parent) || (title != "" && f.Title != title) {
+			if title != "" && f.Title != title {
 				continue
 			}
 			out = append(out, *f)

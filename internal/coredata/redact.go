@@ -1,19 +1,20 @@
 package coredata
 
-import "regexp"
+import (
+	"regexp"
+
+	"github.com/coworkdocs/syncd/internal/httpx"
+)
 
 // Text redaction for what httpx.RedactURL cannot see: secrets inside free
 // text, such as a response body excerpt that echoes a presigned URL, or an
 // S3 error document that echoes the signature and key id it received.
 var (
-	sensitiveParamText = regexp.MustCompile(`(?i)\b(signature|awsaccesskeyid|x-amz-signature|x-amz-credential|x-amz-security-token|apikey|api_key)=[^&\s"'<>]*`)
-	sensitiveXMLText   = regexp.MustCompile(`(?is)<(SignatureProvided|AWSAccessKeyId|StringToSign|StringToSignBytes|CanonicalRequest|CanonicalRequestBytes)>.*?</(SignatureProvided|AWSAccessKeyId|StringToSign|StringToSignBytes|CanonicalRequest|CanonicalRequestBytes)>`)
+	sensitiveXMLText = regexp.MustCompile(`(?is)<(SignatureProvided|AWSAccessKeyId|StringToSign|StringToSignBytes|CanonicalRequest|CanonicalRequestBytes)>.*?</(SignatureProvided|AWSAccessKeyId|StringToSign|StringToSignBytes|CanonicalRequest|CanonicalRequestBytes)>`)
 )
 
 // redactText replaces the values of sensitive query parameters in s.
-func redactText(s string) string {
-	return sensitiveParamText.ReplaceAllString(s, "${1}=REDACTED")
-}
+func redactText(s string) string { return httpx.RedactText(s) }
 
 // redactBody drops the elements of an S3 error document that echo
 // credentials, before an excerpt of it goes into an error.

@@ -143,16 +143,16 @@ func TestUpdateContent(t *testing.T) {
 	md5v2 := md5hex([]byte("v2"))
 
 	// A stale snapshot is a typed conflict, and not retried.
-	_, err = e.c.UpdateContent(ctx, id, b.Name, md5v2, "stale-snapshot")
+	_, err = e.c.UpdateContent(ctx, id, b.Name, md5v2, "stale-snapshot", "")
 	if !errors.Is(e.check(err), ErrConflict) || errors.Is(err, ErrOutcomeUnknown) || e.sim.Count(coredatatest.RouteUpdateContent) != 1 {
 		t.Fatalf("stale snapshot: %v (%d requests)", err, e.sim.Count(coredatatest.RouteUpdateContent))
 	}
 	// A wrong digest is refused by the server.
-	_, err = e.c.UpdateContent(ctx, id, b.Name, "00000000000000000000000000000000", snap1)
+	_, err = e.c.UpdateContent(ctx, id, b.Name, "00000000000000000000000000000000", snap1, "")
 	if !errors.Is(e.check(err), ErrBadRequest) {
 		t.Fatalf("wrong digest: %v", err)
 	}
-	v, err := e.c.UpdateContent(ctx, id, b.Name, md5v2, snap1)
+	v, err := e.c.UpdateContent(ctx, id, b.Name, md5v2, snap1, "v2-signed.pdf")
 	if err != nil {
 		t.Fatal(e.check(err))
 	}
@@ -160,13 +160,16 @@ func TestUpdateContent(t *testing.T) {
 	if v.Digest != md5v2 || v.SnapshotID != f.SnapshotID || v.SnapshotID == snap1 || len(f.Versions) != 2 {
 		t.Fatalf("version %+v, sim %+v", v, f)
 	}
+	if f.Filename != "v2-signed.pdf" {
+		t.Fatalf("filename after a content update with a new name: %q", f.Filename)
+	}
 	req := e.sim.Requests()[len(e.sim.Requests())-1]
 	if req.Path != "/api/v2/files/"+id+"/content/" || req.Query["blob_name"][0] != b.Name || req.Query["digest"][0] != md5v2 || req.Query["snapshot_id"][0] != snap1 {
 		t.Fatalf("request %+v", req)
 	}
 
 	for _, tt := range []struct{ id, blob, md5 string }{{"../x", "b", "m"}, {id, "", "m"}, {id, "b", ""}} {
-		if _, err := e.c.UpdateContent(ctx, tt.id, tt.blob, tt.md5, ""); e.check(err) == nil {
+		if _, err := e.c.UpdateContent(ctx, tt.id, tt.blob, tt.md5, "", ""); e.check(err) == nil {
 			t.Fatalf("UpdateContent(%q, %q, %q) accepted", tt.id, tt.blob, tt.md5)
 		}
 	}
@@ -184,7 +187,7 @@ func TestUpdateContentNeverBlindlyRetried(t *testing.T) {
 			}
 			b := e.uploadedBlob([]byte("v2"))
 			e.sim.DropNext(coredatatest.RouteUpdateContent, after, 1)
-			_, err = e.c.UpdateContent(ctx, id, b.Name, md5hex([]byte("v2")), "")
+			_, err = e.c.UpdateContent(ctx, id, b.Name, md5hex([]byte("v2")), "", "")
 			if !errors.Is(e.check(err), ErrOutcomeUnknown) {
 				t.Fatalf("err = %v", err)
 			}

@@ -3,6 +3,7 @@ package httpx
 import (
 	"errors"
 	"net/url"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -83,6 +84,16 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// sensitiveParamText finds sensitive query parameters inside free text: a
+// Location header echoed in a net/http error, a body excerpt that echoes a
+// presigned URL.
+var sensitiveParamText = regexp.MustCompile(`(?i)\b(signature|sig|awsaccesskeyid|x-amz-signature|x-amz-credential|x-amz-security-token|access_token|refresh_token|token|password|apikey|api_key)=[^&\s"'<>]*`)
+
+// RedactText replaces the values of sensitive query parameters in s.
+func RedactText(s string) string {
+	return sensitiveParamText.ReplaceAllString(s, "${1}=REDACTED")
+}
 
 // Excerpt turns a response body into a short single-line text fit for an
 // error message: HTML tags stripped, control and bidi characters dropped,

@@ -186,6 +186,7 @@ func (c *Client) store(tok *oauth2.Token) {
 	if tok == nil {
 		return
 	}
+	c.tokIssued = c.now()
 	c.held = append(c.held, tok.AccessToken, tok.RefreshToken)
 	if n := len(c.held); n > 2*heldTokens {
 		c.held = append([]string(nil), c.held[n-2*heldTokens:]...)
@@ -196,7 +197,13 @@ func (c *Client) valid(tok *oauth2.Token) bool {
 	if tok == nil || tok.AccessToken == "" {
 		return false
 	}
-	return tok.Expiry.IsZero() || c.now().Add(expiryMargin).Before(tok.Expiry)
+	// The margin is at most a quarter of the token's life, so a server
+	// issuing short-lived tokens does not make every request log in again.
+	margin := expiryMargin
+	if life := tok.Expiry.Sub(c.tokIssued); life > 0 && life/4 < margin {
+		margin = life / 4
+	}
+	return tok.Expiry.IsZero() || c.now().Add(margin).Before(tok.Expiry)
 }
 
 // secrets lists what scrub removes from error messages.

@@ -71,9 +71,14 @@ type Client struct {
 	// tokenSem serializes token fetches so that concurrent callers that all
 	// see an expired token cause one login, and can still give up on ctx.
 	tokenSem chan struct{}
-	mu       sync.Mutex // guards tok and held
+	mu       sync.Mutex // guards tok, tokIssued, held and pauseUntil
 	tok      *oauth2.Token
-	held     []string // recent tokens, scrubbed from error messages
+	// tokIssued is when tok was obtained, on the client's clock.
+	tokIssued time.Time
+	// pauseUntil is the latest Retry-After any answer gave: throttling is
+	// per client, so every worker waits it out, not only the one told.
+	pauseUntil time.Time
+	held       []string // recent tokens, scrubbed from error messages
 
 	// now and sleep are the clock; tests replace them to check waits exactly.
 	now   func() time.Time
@@ -208,6 +213,14 @@ type limitedKey struct{}
 // waitLimiters waits for a slot in both budgets. Reservations go through
 // c.now and c.sleep so that tests see the exact waits.
 func (c *Client) waitLimiters(ctx context.Context) error {
+	c.mu.Lock()
+	pause := c.pauseUntil.Sub(c.now())
+	c.mu.Unlock()
+	if pause > 0 {
+		if err := c.sleep(ctx, pause); err != nil {
+			return err
+		}
+	}
 	now := c.now()
 	rm := c.perMinute.ReserveN(now, 1)
 	rh := c.perHour.ReserveN(now, 1)

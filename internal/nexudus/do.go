@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -102,6 +103,13 @@ func (c *Client) backoff(ctx context.Context, n int, reason string, h http.Heade
 	}
 	after, ok := httpx.ParseRetryAfter(ra, c.now())
 	d := c.cfg.Backoff.Wait(n, after, ok)
+	if ok && reason == "throttled" {
+		c.mu.Lock()
+		if until := c.now().Add(after); until.After(c.pauseUntil) {
+			c.pauseUntil = until
+		}
+		c.mu.Unlock()
+	}
 	c.metrics.ObserveRetry("nexudus", reason)
 	c.log.Debug("nexudus request retried", zap.String("op", op), zap.String("reason", reason),
 		zap.Int("retry", n+1), zap.Duration("wait", d))
@@ -134,7 +142,12 @@ func (c *Client) retryableNetErr(ctx context.Context, err error) bool {
 		hostname  x509.HostnameError
 		verify    *tls.CertificateVerificationError
 	)
-	if errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &verify) || errors.Is(err, errTooManyRedirects) {
+	if errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &verify) ||
+		errors.Is(err, errTooManyRedirects) || errors.Is(err, errRedirectRefused) {
+		return false
+	}
+	// An unparsable redirect Location comes back the same every time.
+	if strings.Contains(err.Error(), "failed to parse Location header") {
 		return false
 	}
 	return true

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -17,6 +19,11 @@ type Download struct {
 	// FromSignedCopy is true when Body is the signed copy rather than the
 	// original file.
 	FromSignedCopy bool
+	// CloseDelimited is true when the body has neither a length nor
+	// chunked framing and ends when the connection closes: a cut
+	// connection then looks like a clean end, so the caller should
+	// confirm the bytes (download again and compare).
+	CloseDelimited bool
 }
 
 // Download streams the signed copy of f when it has one
@@ -35,6 +42,13 @@ func (c *Client) Download(ctx context.Context, f File) (*Download, error) {
 	if err != nil {
 		return nil, c.wrap(err, "download file %d", f.ID)
 	}
+	// A download is a 200 with a body; any other 2xx (204, 206) or an
+	// HTML page (a proxy's login or error page answered 200) is not the
+	// file.
+	if resp.StatusCode != http.StatusOK || resp.ContentLength == 0 || isHTML(resp.Header.Get("Content-Type")) {
+		drain(resp)
+		return nil, c.wrap(fmt.Errorf("answer %d with %d bytes of %q is not the file", resp.StatusCode, resp.ContentLength, resp.Header.Get("Content-Type")), "download file %d", f.ID)
+	}
 	limit := c.cfg.MaxFileBytes
 	if resp.ContentLength > limit {
 		resp.Body.Close()
@@ -45,7 +59,22 @@ func (c *Client) Download(ctx context.Context, f File) (*Download, error) {
 		Length:         resp.ContentLength,
 		ContentType:    resp.Header.Get("Content-Type"),
 		FromSignedCopy: signed,
+		CloseDelimited: resp.ContentLength < 0 && resp.ProtoMajor == 1 && !chunked(resp),
 	}, nil
+}
+
+func chunked(resp *http.Response) bool {
+	for _, te := range resp.TransferEncoding {
+		if strings.EqualFold(te, "chunked") {
+			return true
+		}
+	}
+	return false
+}
+
+func isHTML(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "text/html"
 }
 
 // cappedBody fails once more than limit bytes arrive, and turns a body that

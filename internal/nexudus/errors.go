@@ -172,7 +172,9 @@ func (c *Client) scrub(err error) error {
 	}
 	err = httpx.RedactError(err)
 	msg := err.Error()
-	out := msg
+	// net/http puts an unparsable redirect Location, signature and all,
+	// in the message text, beyond RedactError's reach.
+	out := httpx.RedactText(msg)
 	for _, s := range c.secrets() {
 		if len(s) >= 4 {
 			out = strings.ReplaceAll(out, s, "REDACTED")

@@ -84,11 +84,11 @@ func (s crashingSink) CreateFile(ctx context.Context, f coredata.NewFile) (strin
 	return id, err
 }
 
-func (s crashingSink) UpdateContent(ctx context.Context, id, blob, md5, snap string) (coredata.ContentVersion, error) {
+func (s crashingSink) UpdateContent(ctx context.Context, id, blob, md5, snap, name string) (coredata.ContentVersion, error) {
 	if s.c.dead() {
 		return coredata.ContentVersion{}, errCrashed
 	}
-	v, err := s.Sink.UpdateContent(ctx, id, blob, md5, snap)
+	v, err := s.Sink.UpdateContent(ctx, id, blob, md5, snap, name)
 	if err == nil {
 		err = s.c.step("update")
 	}

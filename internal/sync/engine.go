@@ -33,7 +33,7 @@ type Sink interface {
 	RequestBlob(ctx context.Context, contentType string, length int64) (coredata.Blob, error)
 	PutBlob(ctx context.Context, b coredata.Blob, body io.Reader, length int64, contentType, filename string) error
 	CreateFile(ctx context.Context, f coredata.NewFile) (string, error)
-	UpdateContent(ctx context.Context, id, blobName, md5hex, snapshotID string) (coredata.ContentVersion, error)
+	UpdateContent(ctx context.Context, id, blobName, md5hex, snapshotID, filename string) (coredata.ContentVersion, error)
 	GetFile(ctx context.Context, id string) (*coredata.File, error)
 	ListFiles(ctx context.Context, parent, title string) ([]coredata.File, error)
 	UpdateMetadata(ctx context.Context, id string, m coredata.Metadata) error

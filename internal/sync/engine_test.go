@@ -194,7 +194,7 @@ func TestStaleSnapshotStillAddsTheNewVersion(t *testing.T) {
 	if err := h.sink.PutBlob(context.Background(), blob, strings.NewReader("man"), 3, "application/pdf", "x.pdf"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.sink.UpdateContent(context.Background(), m.CoreDataID, blob.Name, md5hex([]byte("man")), m.SnapshotID); err != nil {
+	if _, err := h.sink.UpdateContent(context.Background(), m.CoreDataID, blob.Name, md5hex([]byte("man")), m.SnapshotID, ""); err != nil {
 		t.Fatal(err)
 	}
 	h.nx.Advance(time.Minute)

@@ -197,7 +197,7 @@ func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, re
 	}
 	if mapped {
 		outcome, err := e.update(ctx, f, m, sp, title, filename, log, rep)
-		if !errors.Is(err, coredata.ErrNotFound) {
+		if !errors.Is(err, errCoreDataFileGone) {
 			return outcome, err
 		}
 		// A person deleted the mapped CoreData file. Guarantee 1 asks for
@@ -212,6 +212,10 @@ func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, re
 
 // errBackoff is a file whose retry time has not come: not a new failure.
 var errBackoff = errors.New("in backoff")
+
+// errCoreDataFileGone is a mapped CoreData file that a person deleted: a
+// content update answered 404 and so did a read of the file.
+var errCoreDataFileGone = errors.New("mapped CoreData file is gone")
 
 // create is the path for an unmapped file: intent, blob, create, verify,
 // record.
@@ -260,7 +264,16 @@ func (e *Engine) update(ctx context.Context, f nexudus.File, m state.Mapping, sp
 	if err != nil {
 		return "", err
 	}
-	_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, m.SnapshotID)
+	_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, m.SnapshotID, filename)
+	if errors.Is(err, coredata.ErrNotFound) {
+		// Only a file that CoreData no longer has is made again; a 404
+		// that a read does not confirm is an ordinary failure, retried on
+		// this same file.
+		if _, gerr := e.sink.GetFile(ctx, m.CoreDataID); errors.Is(gerr, coredata.ErrNotFound) {
+			return "", fmt.Errorf("%w: %w", errCoreDataFileGone, err)
+		}
+		return "", err
+	}
 	if errors.Is(err, coredata.ErrConflict) {
 		// Someone made a version in CoreData since our last write. Nexudus
 		// is the source of the signed bytes, and versions are kept, so
@@ -274,7 +287,7 @@ func (e *Engine) update(ctx context.Context, f nexudus.File, m state.Mapping, sp
 			if blob, err = e.upload(ctx, sp, filename, rep); err != nil {
 				return "", err
 			}
-			_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, cur.SnapshotID)
+			_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, cur.SnapshotID, filename)
 		} else {
 			err = nil
 		}

@@ -73,7 +73,9 @@ func (e *Engine) pickAdoptable(id int64, in state.Intent, files []coredata.File)
 	var untagged *coredata.File
 	for i := range files {
 		cf := &files[i]
-		if cf.Digest != in.MD5 || (in.Parent != "" && cf.Parent != "" && cf.Parent != in.Parent) {
+		// The parent was the listing's filter; a file in a project may
+		// report one of its folders as parent, so it is not checked again.
+		if cf.Digest != in.MD5 {
 			continue
 		}
 		tagged, other := false, false

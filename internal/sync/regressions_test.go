@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/coworkdocs/syncd/internal/coredata"
+	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
 	"github.com/coworkdocs/syncd/internal/nexudus"
 	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
 	syncer "github.com/coworkdocs/syncd/internal/sync"
@@ -171,4 +172,49 @@ func (s *shiftBeforePage2) ListPage(ctx context.Context, q nexudus.ListQuery, pa
 		s.once()
 	}
 	return s.Source.ListPage(ctx, q, page)
+}
+
+// A 404 anywhere in the update path but a confirmed one (the blob slot,
+// the storage PUT, the verify read) is an ordinary failure on the same
+// CoreData file, never a reason to create a second one.
+func TestTransient404DoesNotCreateASecondFile(t *testing.T) {
+	for _, route := range []coredatatest.Route{coredatatest.RouteBlob, coredatatest.RouteStorage, coredatatest.RouteGet, coredatatest.RouteUpdateContent} {
+		t.Run(string(route), func(t *testing.T) {
+			h := newHarness(t, nexudustest.Options{})
+			id := h.addSigned(1, "Agreement", "v1")
+			h.poll()
+			h.now = h.now.Add(10 * time.Minute)
+			h.nx.Advance(10 * time.Minute)
+			h.nx.SetSignedData(id, "Agreement-signed.pdf", []byte("v2"))
+			h.cd.FailNext(route, 404, 1)
+			h.poll()
+			if n := len(h.cd.Files()); n != 1 {
+				t.Fatalf("404 on %s: %d CoreData files for one Nexudus file", route, n)
+			}
+			h.now = h.now.Add(time.Hour)
+			h.poll()
+			h.assertMirrored()
+		})
+	}
+}
+
+// A record mirrored from its original DOCX, then signed as a PDF, ends up
+// in CoreData under the PDF's name.
+func TestContentUpdateCarriesTheNewFilename(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	id := h.nx.AddFile(nexudustest.FileSpec{BusinessID: 1, CoworkerID: 501, CoworkerFullName: "Ada Lovelace",
+		Name: "Contract", FileName: "contract.docx", Data: []byte("docx bytes"), Signed: true})
+	h.poll()
+	h.now = h.now.Add(10 * time.Minute)
+	h.nx.Advance(10 * time.Minute)
+	h.nx.SetSignedData(id, "contract-signed.pdf", []byte("%PDF signed bytes"))
+	if rep := h.poll(); rep.Updated != 1 {
+		t.Fatalf("poll: %s", rep.Summary())
+	}
+	m, _, _ := h.store.Mapping(id)
+	f, _ := h.cd.File(m.CoreDataID)
+	if f.Filename != "contract-signed.pdf" || m.Filename != f.Filename {
+		t.Fatalf("CoreData filename %q, state %q", f.Filename, m.Filename)
+	}
+	h.assertMirrored()
 }

@@ -60,7 +60,33 @@ func (e *Engine) download(ctx context.Context, f nexudus.File) (*spool, error) {
 	}
 	sp.size = n
 	sp.md5 = hex.EncodeToString(h.Sum(nil))
+	if d.CloseDelimited {
+		// Neither a length nor chunked framing: a cut connection reads as
+		// a clean end. Only the same bytes twice prove the file whole.
+		if err := e.confirm(ctx, f, sp); err != nil {
+			sp.close()
+			return nil, err
+		}
+	}
 	return sp, nil
+}
+
+// confirm downloads f again and compares it with sp.
+func (e *Engine) confirm(ctx context.Context, f nexudus.File, sp *spool) error {
+	d, err := e.src.Download(ctx, f)
+	if err != nil {
+		return fmt.Errorf("download again to confirm a body without a length: %w", err)
+	}
+	defer d.Body.Close()
+	h := md5.New()
+	n, err := io.Copy(h, d.Body)
+	if err != nil {
+		return fmt.Errorf("download again to confirm a body without a length: after %d bytes: %w", n, err)
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); n != sp.size || sum != sp.md5 {
+		return fmt.Errorf("download: a body without a length came back different (%d bytes, then %d): %w", sp.size, n, io.ErrUnexpectedEOF)
+	}
+	return nil
 }
 
 // rewind positions the spool at its start for an upload.
