@@ -126,6 +126,20 @@ func (h *harness) addSigned(business int64, name string, body string) int64 {
 	})
 }
 
+// addBulk adds n signed files 10ms apart from at (so within one minute
+// for n up to 6000) and returns the first one's Id.
+func (h *harness) addBulk(at time.Time, n int) int64 {
+	var first int64
+	for i := 0; i < n; i++ {
+		id := h.nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: "bulk", FileName: "b.pdf",
+			Data: []byte(fmt.Sprint("bulk ", i)), Signed: true, UpdatedOn: at.Add(time.Duration(i) * 10 * time.Millisecond)})
+		if i == 0 {
+			first = id
+		}
+	}
+	return first
+}
+
 func md5hex(b []byte) string {
 	s := md5.Sum(b)
 	return hex.EncodeToString(s[:])

@@ -36,14 +36,7 @@ func (s *shiftingSource) ListPage(ctx context.Context, q nexudus.ListQuery, page
 func TestRecordsShiftingBetweenPagesAreCaughtByTheNextPoll(t *testing.T) {
 	h := newHarness(t, nexudustest.Options{})
 	at := h.nx.Now().Truncate(time.Minute)
-	var first int64
-	for i := 0; i < 150; i++ {
-		id := h.nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: "bulk", FileName: "b.pdf",
-			Data: []byte("bulk " + itoa(int64(i))), Signed: true, UpdatedOn: at.Add(time.Duration(i) * 10 * time.Millisecond)})
-		if i == 0 {
-			first = id
-		}
-	}
+	first := h.addBulk(at, 150)
 	src := &shiftingSource{Source: h.src, once: func() {
 		h.nx.Advance(2 * time.Minute)
 		later := h.nx.Now()

@@ -129,20 +129,13 @@ func TestStateRetryOfAnOldParkedFileTriesItAgain(t *testing.T) {
 func TestShiftSeenAfterItsStretchStillHoldsTheCursor(t *testing.T) {
 	h := newHarness(t, nexudustest.Options{})
 	at := h.nx.Now().Truncate(time.Minute).Add(-20 * time.Minute)
-	var first int64
-	for i := 0; i < 150; i++ {
-		id := h.nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: "bulk", FileName: "b.pdf",
-			Data: []byte("bulk " + itoa(int64(i))), Signed: true, UpdatedOn: at.Add(time.Duration(i) * 10 * time.Millisecond)})
-		if i == 0 {
-			first = id
-		}
-	}
+	first := h.addBulk(at, 150)
 	for i := 0; i < 120; i++ { // later minutes: the moved record lands beyond page 2
 		h.nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: "later", FileName: "l.pdf",
 			Data: []byte("later " + itoa(int64(i))), Signed: true, UpdatedOn: at.Add(time.Minute + time.Duration(i)*time.Second)})
 	}
 	_ = h.store.SetCursor("all", at.Add(-time.Hour))
-	src := &shiftBeforePage2{Source: h.src, once: func() {
+	src := &shiftingSource{Source: h.src, once: func() {
 		h.nx.SetNow(at.Add(10 * time.Minute))
 		h.nx.UpdateFile(first, func(f *nexudustest.FileSpec) { f.UpdatedOn = at.Add(10 * time.Minute) })
 	}}
@@ -158,20 +151,6 @@ func TestShiftSeenAfterItsStretchStillHoldsTheCursor(t *testing.T) {
 	h.now = h.now.Add(time.Hour)
 	h.poll(zero)
 	h.assertMirrored()
-}
-
-type shiftBeforePage2 struct {
-	syncer.Source
-	once  func()
-	fired bool
-}
-
-func (s *shiftBeforePage2) ListPage(ctx context.Context, q nexudus.ListQuery, page int) (*nexudus.Page, error) {
-	if page == 2 && !s.fired {
-		s.fired = true
-		s.once()
-	}
-	return s.Source.ListPage(ctx, q, page)
 }
 
 // A 404 anywhere in the update path but a confirmed one (the blob slot,
