@@ -193,21 +193,25 @@ func (s *Store) RetryNow(id int64, now time.Time) error {
 // is gone from Nexudus, or no longer signed).
 func (s *Store) ClearFailure(id int64) error {
 	return s.update("clear failure", id, func(tx *bolt.Tx) error {
-		key := idKey(id)
-		found := false
-		for _, b := range [][]byte{bucketFailures, bucketParked} {
-			bk := tx.Bucket(b)
-			if bk.Get(key) == nil {
-				continue
-			}
-			found = true
-			if err := bk.Delete(key); err != nil {
-				return err
-			}
-		}
-		if !found {
-			return ErrNotFound
-		}
-		return nil
+		return deleteKey(tx, idKey(id), bucketFailures, bucketParked)
 	})
+}
+
+// deleteKey removes key from each of buckets; ErrNotFound when none held it.
+func deleteKey(tx *bolt.Tx, key []byte, buckets ...[]byte) error {
+	found := false
+	for _, b := range buckets {
+		bk := tx.Bucket(b)
+		if bk.Get(key) == nil {
+			continue
+		}
+		found = true
+		if err := bk.Delete(key); err != nil {
+			return err
+		}
+	}
+	if !found {
+		return ErrNotFound
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -188,20 +189,11 @@ func (s *Store) Forget(id int64) error {
 				return err
 			}
 		}
-		for _, b := range [][]byte{bucketIntents, bucketFailures, bucketParked} {
-			bk := tx.Bucket(b)
-			if bk.Get(key) == nil {
-				continue
-			}
-			found = true
-			if err := bk.Delete(key); err != nil {
-				return err
-			}
+		err := deleteKey(tx, key, bucketIntents, bucketFailures, bucketParked)
+		if found && errors.Is(err, ErrNotFound) {
+			return nil
 		}
-		if !found {
-			return ErrNotFound
-		}
-		return nil
+		return err
 	})
 }
 

@@ -3,6 +3,7 @@ package nexudustest
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 )
@@ -33,16 +34,8 @@ const auditPrefix = "CoworkerLegalContentAudit_"
 func (s *Server) handleAudits(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p, errs := parsePaging(q, []string{"Id", "CreatedOn", "Name"}, "Id")
-	filters := map[string]int64{}
-	for _, k := range []string{"Coworker", "Business"} {
-		if v := q.Get(auditPrefix + k); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				errs = append(errs, fieldError{AttemptedValue: v, Message: "is not a valid integer", PropertyName: auditPrefix + k})
-			}
-			filters[k] = n
-		}
-	}
+	filters, idErrs := parseIDFilters(q, auditPrefix, "Coworker", "Business")
+	errs = append(errs, idErrs...)
 	if len(errs) > 0 {
 		writeValidation(w, errs)
 		return
@@ -98,4 +91,21 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// parseIDFilters reads the integer filters prefix+key present in q, with
+// the documented 400 entry for each that is not an integer.
+func parseIDFilters(q url.Values, prefix string, keys ...string) (map[string]int64, []fieldError) {
+	ids := map[string]int64{}
+	var errs []fieldError
+	for _, k := range keys {
+		if v := q.Get(prefix + k); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				errs = append(errs, fieldError{AttemptedValue: v, Message: "is not a valid integer", PropertyName: prefix + k})
+			}
+			ids[k] = n
+		}
+	}
+	return ids, errs
 }

@@ -113,16 +113,8 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		}
 		signed = &b
 	}
-	ids := map[string]int64{}
-	for _, k := range []string{"Business", "Coworker"} {
-		if v := q.Get(filterPrefix + k); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				errs = append(errs, fieldError{AttemptedValue: v, Message: "is not a valid integer", PropertyName: filterPrefix + k})
-			}
-			ids[k] = n
-		}
-	}
+	ids, idErrs := parseIDFilters(q, filterPrefix, "Business", "Coworker")
+	errs = append(errs, idErrs...)
 	if len(errs) > 0 {
 		writeValidation(w, errs)
 		return
