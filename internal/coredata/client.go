@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -48,6 +49,36 @@ type Client struct {
 	backoff    httpx.Backoff
 	sleep      func(context.Context, time.Duration) error
 	now        func() time.Time
+
+	// gate holds every request until the latest Retry-After CoreData
+	// gave: throttling is per API user, so every worker waits it out, not
+	// only the one told.
+	gate *gate
+}
+
+type gate struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+// waitPause holds a request until the latest Retry-After has passed.
+func (c *Client) waitPause(ctx context.Context) error {
+	c.gate.mu.Lock()
+	d := c.gate.until.Sub(c.now())
+	c.gate.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	return c.sleep(ctx, d)
+}
+
+// pause records a Retry-After for every request of the client.
+func (c *Client) pause(d time.Duration) {
+	c.gate.mu.Lock()
+	defer c.gate.mu.Unlock()
+	if until := c.now().Add(d); until.After(c.gate.until) {
+		c.gate.until = until
+	}
 }
 
 // New checks cfg and builds a client. api carries the API calls, storage
@@ -89,6 +120,7 @@ func New(cfg Config, api *http.Client, storage *http.Client, m *httpx.Metrics, l
 		backoff:    cfg.Backoff,
 		sleep:      cfg.Sleep,
 		now:        cfg.Now,
+		gate:       &gate{},
 	}
 	if c.maxRetries == 0 {
 		c.maxRetries = DefaultMaxRetries

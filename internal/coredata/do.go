@@ -78,6 +78,9 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		if attempt >= c.maxRetries {
 			return nil, fmt.Errorf("coredata: %s: giving up after %d attempts: %w", cl.op, attempt+1, err)
 		}
+		if hasRA && (reason == "throttled" || reason == "server") {
+			c.pause(retryAfter)
+		}
 		wait := c.backoff.Wait(attempt, retryAfter, hasRA)
 		c.m.ObserveRetry("coredata", reason)
 		c.log.Warn("coredata: retrying",
@@ -93,6 +96,9 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 // reached the server: false only when no connection was obtained (dial,
 // DNS or TLS handshake failure), which is what makes a resend safe.
 func (c *Client) send(ctx context.Context, cl call) (resp *http.Response, sent bool, err error) {
+	if err := c.waitPause(ctx); err != nil {
+		return nil, false, err
+	}
 	var gotConn atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) },

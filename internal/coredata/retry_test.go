@@ -360,3 +360,22 @@ func TestRetryLogsAreRedacted(t *testing.T) {
 	}
 	// checkLogs (cleanup) asserts that none holds a secret.
 }
+
+// A Retry-After one request was given holds the client's other requests.
+func TestRetryAfterPausesEveryRequest(t *testing.T) {
+	e := newEnv(t, coredatatest.Options{}, nil)
+	id := e.sim.AddFile(coredatatest.NewFile{Parent: "p", Title: "T", Filename: "t.pdf", Content: []byte("x")})
+	e.sim.ThrottleNext(coredatatest.RouteList, "9", 1)
+	if _, err := e.c.ListFiles(context.Background(), "p", "T"); e.check(err) != nil {
+		t.Fatal(err)
+	}
+	before := len(e.slept())
+	// Another worker's call, while the 9 s are not over on the client clock.
+	if _, err := e.c.GetFile(context.Background(), id); e.check(err) != nil {
+		t.Fatal(err)
+	}
+	sleeps := e.slept()[before:]
+	if len(sleeps) != 1 || sleeps[0] != 9*time.Second {
+		t.Fatalf("sleeps %v: a request went out inside another's Retry-After", sleeps)
+	}
+}
