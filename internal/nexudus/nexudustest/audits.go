@@ -17,16 +17,7 @@ type wireAudit struct {
 	LegalContentType          any
 	TariffUniqueId            *string
 	LegalContentAuditUniqueId *string
-	Id                        int64
-	UpdatedOn                 string
-	CreatedOn                 string
-	UniqueId                  string
-	UpdatedBy                 *string
-	IsNew                     bool
-	SystemId                  *string
-	ToStringText              string
-	LocalizationDetails       *string
-	CustomFields              *string
+	wireRecord
 }
 
 const auditPrefix = "CoworkerLegalContentAudit_"
@@ -76,8 +67,10 @@ func (s *Server) handleAudits(w http.ResponseWriter, r *http.Request) {
 		records = append(records, wireAudit{
 			CoworkerId: a.CoworkerID, BusinessId: a.BusinessID, Name: a.Name, LegalContentType: typ,
 			TariffUniqueId: nullable(a.TariffUniqueID), LegalContentAuditUniqueId: nullable(a.LegalContentAuditUniqueID),
-			Id: a.ID, UpdatedOn: s.fmtTime(a.CreatedOn), CreatedOn: s.fmtTime(a.CreatedOn),
-			UniqueId: uuid(), UpdatedBy: nullable(s.opts.Username), ToStringText: a.Name,
+			wireRecord: wireRecord{
+				Id: a.ID, UpdatedOn: s.fmtTime(a.CreatedOn), CreatedOn: s.fmtTime(a.CreatedOn),
+				UniqueId: uuid(), UpdatedBy: nullable(s.opts.Username), ToStringText: a.Name,
+			},
 		})
 	}
 	writeJSON(w, http.StatusOK, newEnvelope(records, len(records), p.page, p.size, len(hits), p.order, p.dir))

@@ -102,16 +102,22 @@ type wireFile struct {
 	NotifyWhenSignedEmail   *string
 	ProposalGuid            *string
 	CoworkerContractGuid    *string
-	Id                      int64
-	UpdatedOn               string
-	CreatedOn               string
-	UniqueId                string
-	UpdatedBy               *string
-	IsNew                   bool
-	SystemId                *string
-	ToStringText            string
-	LocalizationDetails     *string
-	CustomFields            *string
+	wireRecord
+}
+
+// wireRecord is the tail every Nexudus record carries, in the documented
+// order (embedded last, so its fields stay last in the JSON).
+type wireRecord struct {
+	Id                  int64
+	UpdatedOn           string
+	CreatedOn           string
+	UniqueId            string
+	UpdatedBy           *string
+	IsNew               bool
+	SystemId            *string
+	ToStringText        string
+	LocalizationDetails *string
+	CustomFields        *string
 }
 
 func mustRaw(v any) json.RawMessage {
@@ -140,12 +146,10 @@ func (s *Server) wire(f *FileSpec, full bool) wireFile {
 		DocumentTemplateGuid:   nullable(f.DocumentTemplateGuid),
 		ProposalGuid:           nullable(f.ProposalGuid),
 		CoworkerContractGuid:   nullable(f.CoworkerContractGuid),
-		Id:                     f.ID,
-		UpdatedOn:              s.fmtTime(f.UpdatedOn),
-		CreatedOn:              s.fmtTime(f.CreatedOn),
-		UniqueId:               f.UniqueID,
-		UpdatedBy:              nullable(f.UpdatedBy),
-		ToStringText:           f.Name,
+		wireRecord: wireRecord{
+			Id: f.ID, UpdatedOn: s.fmtTime(f.UpdatedOn), CreatedOn: s.fmtTime(f.CreatedOn),
+			UniqueId: f.UniqueID, UpdatedBy: nullable(f.UpdatedBy), ToStringText: f.Name,
+		},
 	}
 	if full {
 		w.Description = mustRaw(nullable(f.Description))
