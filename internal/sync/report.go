@@ -68,20 +68,6 @@ func (r *Report) addBytes(n int64) {
 	r.BytesUploaded += n
 }
 
-// Merge adds o into r (backfill windows into one report).
-func (r *Report) Merge(o *Report) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.Created += o.Created
-	r.Updated += o.Updated
-	r.Unchanged += o.Unchanged
-	r.Skipped += o.Skipped
-	r.Parked += o.Parked
-	r.BytesUploaded += o.BytesUploaded
-	r.Failed = append(r.Failed, o.Failed...)
-	r.Planned = append(r.Planned, o.Planned...)
-}
-
 // Sort orders failures and plans by Nexudus Id for stable output.
 func (r *Report) Sort() {
 	sort.Slice(r.Failed, func(i, j int) bool { return r.Failed[i].NexudusID < r.Failed[j].NexudusID })
