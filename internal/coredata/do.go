@@ -59,16 +59,22 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 			}
 			serr := c.statusError("coredata", resp)
 			retryAfter, hasRA = httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+			if hasRA {
+				// Whatever comes next (a retry, another worker, the
+				// caller's reconciliation) waits it out, even when this
+				// request gives up now.
+				c.pause(retryAfter)
+			}
 			code := resp.StatusCode
 			switch {
 			case code == http.StatusTooManyRequests:
 				// Throttled requests are refused before any processing.
 				reason = "throttled"
-			case code >= 500 && (cl.idempotent || (code == http.StatusServiceUnavailable && hasRA)):
-				// A 503 with Retry-After is a planned refusal, not a
-				// failure halfway through.
+			case code >= 500 && cl.idempotent:
 				reason = "server"
 			case code >= 500:
+				// Even a 503 with Retry-After may come from a proxy that
+				// gave up after CoreData acted: only a lookup can tell.
 				return nil, fmt.Errorf("coredata: %s: %w: %w", cl.op, ErrOutcomeUnknown, serr)
 			default:
 				return nil, fmt.Errorf("coredata: %s: %w", cl.op, serr)
@@ -77,9 +83,6 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		}
 		if attempt >= c.maxRetries {
 			return nil, fmt.Errorf("coredata: %s: giving up after %d attempts: %w", cl.op, attempt+1, err)
-		}
-		if hasRA && (reason == "throttled" || reason == "server") {
-			c.pause(retryAfter)
 		}
 		wait := c.backoff.Wait(attempt, retryAfter, hasRA)
 		c.m.ObserveRetry("coredata", reason)

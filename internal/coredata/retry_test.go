@@ -39,9 +39,14 @@ func TestCreateFileNeverBlindlyRetried(t *testing.T) {
 		}, wantUnknown: true, wantKind: ErrServer, wantCreates: 1},
 		{name: "503 without Retry-After", fault: func(s *coredatatest.Server) { s.FailNext(coredatatest.RouteCreate, 503, 1) },
 			wantUnknown: true, wantCreates: 1},
+		// A 503 with Retry-After may come from a proxy after CoreData
+		// created the file: it is reported unknown, never resent.
 		{name: "503 with Retry-After", fault: func(s *coredatatest.Server) {
 			s.InjectFault(coredatatest.Fault{Route: coredatatest.RouteCreate, Status: 503, RetryAfter: "2"})
-		}, wantCreates: 2, wantFiles: 1, wantSleep: 2 * time.Second},
+		}, wantUnknown: true, wantKind: ErrServer, wantCreates: 1, wantFiles: 0},
+		{name: "503 with Retry-After after apply", fault: func(s *coredatatest.Server) {
+			s.InjectFault(coredatatest.Fault{Route: coredatatest.RouteCreate, Status: 503, RetryAfter: "2", AfterApply: true})
+		}, wantUnknown: true, wantKind: ErrServer, wantCreates: 1, wantFiles: 1},
 		{name: "429 with Retry-After", fault: func(s *coredatatest.Server) { s.ThrottleNext(coredatatest.RouteCreate, "3", 1) },
 			wantCreates: 2, wantFiles: 1, wantSleep: 3 * time.Second},
 		{name: "429 without Retry-After", fault: func(s *coredatatest.Server) { s.ThrottleNext(coredatatest.RouteCreate, "", 1) },
@@ -377,5 +382,46 @@ func TestRetryAfterPausesEveryRequest(t *testing.T) {
 	sleeps := e.slept()[before:]
 	if len(sleeps) != 1 || sleeps[0] != 9*time.Second {
 		t.Fatalf("sleeps %v: a request went out inside another's Retry-After", sleeps)
+	}
+}
+
+// After any answer with Retry-After, no request goes out before it has
+// passed: not after the request that got it gave up, and not after a
+// create that is left for reconciliation.
+func TestRetryAfterHoldsAfterGivingUp(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault func(s *coredatatest.Server)
+		call  func(e *env) error
+		wait  time.Duration
+	}{
+		{"429 until giving up", func(s *coredatatest.Server) { s.ThrottleNext(coredatatest.RouteList, "7", 100) },
+			func(e *env) error { _, err := e.c.ListFiles(context.Background(), "p", "T"); return err }, 7 * time.Second},
+		{"503 with Retry-After on a create", func(s *coredatatest.Server) {
+			s.InjectFault(coredatatest.Fault{Route: coredatatest.RouteCreate, Status: 503, RetryAfter: "11", AfterApply: true})
+		}, func(e *env) error {
+			f := newFile("T")
+			f.BlobName = e.uploadedBlob([]byte("contract")).Name
+			_, err := e.c.CreateFile(context.Background(), f)
+			return err
+		}, 11 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, coredatatest.Options{}, nil)
+			tt.fault(e.sim)
+			if err := e.check(tt.call(e)); err == nil {
+				t.Fatal("the call succeeded; want it to give up")
+			}
+			e.sim.ClearFaults()
+			before := len(e.slept())
+			if _, err := e.c.ListFiles(context.Background(), "p", "T"); e.check(err) != nil {
+				t.Fatal(err)
+			}
+			s := e.slept()[before:]
+			if len(s) == 0 || s[0] != tt.wait {
+				t.Fatalf("the next request waited %v, want the Retry-After %v first", s, tt.wait)
+			}
+		})
 	}
 }

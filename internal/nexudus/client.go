@@ -212,26 +212,42 @@ type limitedKey struct{}
 
 // waitLimiters waits for a slot in both budgets. Reservations go through
 // c.now and c.sleep so that tests see the exact waits.
+//
+// A Retry-After that another worker received while this one waited for its
+// slot holds it too: the pause is checked again after every wait.
 func (c *Client) waitLimiters(ctx context.Context) error {
-	c.mu.Lock()
-	pause := c.pauseUntil.Sub(c.now())
-	c.mu.Unlock()
-	if pause > 0 {
-		if err := c.sleep(ctx, pause); err != nil {
-			return err
-		}
+	if err := c.waitPause(ctx); err != nil {
+		return err
 	}
 	now := c.now()
 	rm := c.perMinute.ReserveN(now, 1)
 	rh := c.perHour.ReserveN(now, 1)
 	d := max(rm.DelayFrom(now), rh.DelayFrom(now))
-	if d <= 0 {
-		return nil
+	if d > 0 {
+		if err := c.sleep(ctx, d); err != nil {
+			rm.CancelAt(now)
+			rh.CancelAt(now)
+			return err
+		}
 	}
-	if err := c.sleep(ctx, d); err != nil {
-		rm.CancelAt(now)
-		rh.CancelAt(now)
-		return err
+	return c.waitPause(ctx)
+}
+
+// waitPause sleeps until the latest Retry-After has passed, however often
+// it moves while waiting.
+func (c *Client) waitPause(ctx context.Context) error {
+	var waited time.Time
+	for {
+		c.mu.Lock()
+		until := c.pauseUntil
+		c.mu.Unlock()
+		pause := until.Sub(c.now())
+		if pause <= 0 || !until.After(waited) {
+			return nil
+		}
+		if err := c.sleep(ctx, pause); err != nil {
+			return err
+		}
+		waited = until
 	}
-	return nil
 }

@@ -70,6 +70,9 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 			}
 			continue
 		}
+		// Any Retry-After holds every request of this client, this one's
+		// retry or not: also after the last retry gave up.
+		c.holdFor(resp.Header.Get("Retry-After"))
 		if reason := retryReason(status); reason != "" && retry < c.cfg.MaxRetries {
 			header := resp.Header
 			drain(resp)
@@ -103,17 +106,23 @@ func (c *Client) backoff(ctx context.Context, n int, reason string, h http.Heade
 	}
 	after, ok := httpx.ParseRetryAfter(ra, c.now())
 	d := c.cfg.Backoff.Wait(n, after, ok)
-	if ok && reason == "throttled" {
-		c.mu.Lock()
-		if until := c.now().Add(after); until.After(c.pauseUntil) {
-			c.pauseUntil = until
-		}
-		c.mu.Unlock()
-	}
 	c.metrics.ObserveRetry("nexudus", reason)
 	c.log.Debug("nexudus request retried", zap.String("op", op), zap.String("reason", reason),
 		zap.Int("retry", n+1), zap.Duration("wait", d))
 	return c.sleep(ctx, d)
+}
+
+// holdFor records a Retry-After value for every request of the client.
+func (c *Client) holdFor(retryAfter string) {
+	after, ok := httpx.ParseRetryAfter(retryAfter, c.now())
+	if !ok || after <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until := c.now().Add(after); until.After(c.pauseUntil) {
+		c.pauseUntil = until
+	}
 }
 
 // retryReason names why a status is worth retrying, or "" when it is not.

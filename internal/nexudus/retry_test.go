@@ -178,3 +178,28 @@ func TestRetryReason(t *testing.T) {
 		}
 	}
 }
+
+// After any answer with Retry-After (a 503 too), no request goes out before
+// it has passed, even when the request that got it gave up at once.
+func TestRetryAfterHoldsAfterGivingUp(t *testing.T) {
+	for _, status := range []int{409, 429, 503} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			e := newEnv(t, nexudustest.Options{}, func(c *Config) { c.MaxRetries = -1 }) // no retry
+			if err := list(t, e); err != nil { // log in first
+				t.Fatal(err)
+			}
+			e.sim.FailNext(nexudustest.RouteList, 1, nexudustest.Fault{Status: status, RetryAfter: "30"})
+			if err := list(t, e); err == nil {
+				t.Fatal("want the list to give up")
+			}
+			before := len(e.clock.Sleeps())
+			if err := list(t, e); err != nil {
+				t.Fatal(err)
+			}
+			s := e.clock.Sleeps()[before:]
+			if len(s) == 0 || s[0] < 30*time.Second {
+				t.Fatalf("next request waited %v, want the 30 s Retry-After first", s)
+			}
+		})
+	}
+}

@@ -54,6 +54,7 @@ func (r record) entry(id int64) Entry {
 	if in := r.intent; in != nil {
 		e.Status = StatusIntent
 		e.MD5, e.Size, e.Title, e.Parent, e.Filename = in.MD5, in.Size, in.Title, in.Parent, in.Filename
+		e.CoreDataID = in.CoreDataID
 		e.UpdatedOn = timePtr(in.UpdatedOn)
 	}
 	if m := r.mapping; m != nil {

@@ -22,6 +22,10 @@ type Failure struct {
 	UpdatedOn   time.Time `json:"updated_on"`
 	Parked      bool      `json:"parked"`
 	FirstFailed time.Time `json:"first_failed"`
+	// Unavailable counts tries in a row that failed because an API or the
+	// local disk was down: they set the next attempt but never count toward
+	// parking (guarantee 5).
+	Unavailable int `json:"unavailable,omitempty"`
 }
 
 // RecordFailure counts one more failed attempt for a file, in one
@@ -29,7 +33,9 @@ type Failure struct {
 // one (the file changed in Nexudus, so it deserves fresh attempts, even if
 // parked). NextAttempt is now+backoff(attempts); once attempts reaches
 // maxAttempts (when positive) the record moves from `failures` to `parked`.
-// The file's mapping and intent are left alone.
+// The file's mapping is left alone; its intent is dropped once it is parked,
+// since a parked file creates nothing until it changes or is retried, and a
+// later attempt looks CoreData up again before any create.
 func (s *Store) RecordFailure(id int64, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (Failure, error) {
 	if err := checkID(id); err != nil {
 		return Failure{}, wrap("record failure", id, err)
@@ -39,6 +45,41 @@ func (s *Store) RecordFailure(id int64, updatedOn time.Time, msg string, now tim
 		var err error
 		f, err = recordFailureTx(tx, id, updatedOn, msg, now, maxAttempts, backoff)
 		return err
+	})
+	if err != nil {
+		return Failure{}, err
+	}
+	return f, nil
+}
+
+// RecordUnavailable records a try of a file that failed through nobody's
+// fault (an API down, the disk full): the next attempt is now +
+// backoff(Unavailable), and Attempts and parking are left as they were, so
+// an outage of any length parks nothing. A changed updatedOn starts the
+// record afresh, as in RecordFailure.
+func (s *Store) RecordUnavailable(id int64, updatedOn time.Time, msg string, now time.Time, backoff func(n int) time.Duration) (Failure, error) {
+	if err := checkID(id); err != nil {
+		return Failure{}, wrap("record unavailable", id, err)
+	}
+	var f Failure
+	err := s.update("record unavailable", id, func(tx *bolt.Tx) error {
+		updatedOn, now := utc(updatedOn), utc(now)
+		prev, ok, err := readFailure(tx, id)
+		if err != nil {
+			return err
+		}
+		f = Failure{NexudusID: id, UpdatedOn: updatedOn, FirstFailed: now}
+		if ok && prev.UpdatedOn.Equal(updatedOn) {
+			f = prev
+		}
+		f.Unavailable++
+		var wait time.Duration
+		if backoff != nil {
+			wait = backoff(f.Unavailable)
+		}
+		f.NextAttempt = now.Add(wait)
+		f.LastError = truncate(msg, MaxErrorBytes)
+		return moveFailure(tx, f)
 	})
 	if err != nil {
 		return Failure{}, err
@@ -88,6 +129,11 @@ func recordFailureTx(tx *bolt.Tx, id int64, updatedOn time.Time, msg string, now
 	f.NextAttempt = now.Add(wait)
 	f.LastError = truncate(msg, MaxErrorBytes)
 	f.Parked = maxAttempts > 0 && f.Attempts >= maxAttempts
+	if f.Parked {
+		if err := tx.Bucket(bucketIntents).Delete(idKey(id)); err != nil {
+			return Failure{}, err
+		}
+	}
 	return f, moveFailure(tx, f)
 }
 
@@ -187,6 +233,48 @@ func (s *Store) RetryNow(id int64, now time.Time) error {
 		f.Attempts, f.Parked, f.NextAttempt = 0, false, utc(now)
 		return moveFailure(tx, f)
 	})
+}
+
+// RetryAllNow is `syncd state retry -all` (or `-parked` with parkedOnly):
+// every failing (or only every parked) file is due now with its attempts
+// cleared, in one transaction. It returns how many files it touched.
+func (s *Store) RetryAllNow(now time.Time, parkedOnly bool) (int, error) {
+	n := 0
+	err := s.update("retry all", nil, func(tx *bolt.Tx) error {
+		buckets := [][]byte{bucketParked, bucketFailures}
+		if parkedOnly {
+			buckets = buckets[:1]
+		}
+		var due []Failure
+		for _, b := range buckets {
+			err := forEach(tx, b, func(k, v []byte) error {
+				id, err := keyID(k)
+				if err != nil {
+					return err
+				}
+				f, err := decodeFailure(id, v)
+				if err != nil {
+					return err
+				}
+				due = append(due, f)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		// Moved after the scan: bbolt cursors must not see their bucket
+		// change under them.
+		for _, f := range due {
+			f.Attempts, f.Parked, f.NextAttempt = 0, false, utc(now)
+			if err := moveFailure(tx, f); err != nil {
+				return err
+			}
+		}
+		n = len(due)
+		return nil
+	})
+	return n, err
 }
 
 // ClearFailure forgets a file's attempts and parking altogether (the file

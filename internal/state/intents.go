@@ -6,9 +6,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Intent is written before a CoreData create. Finding one at start-up means
-// a run died between the create and PutMapping: the engine then looks the
-// file up in CoreData (by parent, title and digest) before creating again.
+// Intent is written before a CoreData create. Finding one means a run died
+// (or gave up) between the create and PutMapping: before creating again the
+// engine looks the file up in CoreData, by the id the create returned when
+// it got that far (CoreDataID), else by parent, title and tag.
 type Intent struct {
 	NexudusID int64     `json:"nexudus_id"`
 	Parent    string    `json:"parent"`
@@ -18,6 +19,10 @@ type Intent struct {
 	Size      int64     `json:"size"`
 	UpdatedOn time.Time `json:"updated_on"`
 	StartedAt time.Time `json:"started_at"`
+	// CoreDataID is the id the create returned, kept until the file is
+	// verified and mapped: a verify read that failed must not send the
+	// next attempt to a lookup by title, which a renamed file would miss.
+	CoreDataID string `json:"coredata_id,omitempty"`
 }
 
 // PutIntent records (or replaces) the create in flight for a file.

@@ -35,6 +35,10 @@ type Fault struct {
 	// API would send. With Status 200 it is a success that is not JSON.
 	HTML bool
 	Drop Drop
+	// AfterApply processes the request first and then answers Status
+	// instead of the real answer: a proxy that gave up waiting on CoreData
+	// (a 503 with Retry-After, a 504) after the file was created.
+	AfterApply bool
 	// Times is how many matching requests the fault hits; 0 means once.
 	Times int
 }

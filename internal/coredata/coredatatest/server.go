@@ -275,13 +275,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// has usually applied the request by the time the client gives up.
 	out := &recorder{header: http.Header{}}
 	switch {
-	case hasFault && fault.Drop == NoDrop:
+	case hasFault && fault.Drop == NoDrop && !fault.AfterApply:
 		fault.apply(out)
 	case route != RouteStorage && !s.authorized(r):
 		out.Header().Set("WWW-Authenticate", `apikey realm="coredata"`)
 		writeJSONError(out, http.StatusUnauthorized, "Authentication credentials were not provided or are invalid.")
 	default:
 		h(out, r, &rec)
+	}
+	if hasFault && fault.Drop == NoDrop && fault.AfterApply {
+		out = &recorder{header: http.Header{}}
+		fault.apply(out)
 	}
 	if hasFault && fault.Drop == DropAfterApply {
 		dropConnection(w)
