@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
 
-const stateUsage = "state [-config FILE] ls [-json] | show ID | retry ID | forget ID | backup FILE | rebuild"
+const stateUsage = "state [-config FILE] ls [-json] | show ID | retry ID...|-parked|-all | forget ID | backup FILE | rebuild"
 
 // stateCommand inspects and repairs the state file. Read-only commands
 // (ls, show, backup) work while a daemon runs (between its polls); the
@@ -74,17 +75,7 @@ func stateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return nil
 		})
 	case "retry":
-		id, err := oneID(sub, subArgs)
-		if err != nil {
-			return err
-		}
-		return withWritable(cfg, func(st *state.Store) error {
-			if err := st.RetryNow(id, time.Now()); err != nil {
-				return notFound(id, err)
-			}
-			fmt.Fprintf(stdout, "file %d: backoff and parking cleared; the next poll tries it again\n", id)
-			return nil
-		})
+		return stateRetry(cfg, subArgs, stdout)
 	case "forget":
 		id, err := oneID(sub, subArgs)
 		if err != nil {
@@ -105,6 +96,59 @@ func stateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	default:
 		return usageError("unknown state command %q; usage: syncd %s", sub, stateUsage)
 	}
+}
+
+// stateRetry is `state retry ID...|-parked|-all`: each file's backoff and
+// parking are cleared so that the next poll tries it again. The Ids are
+// checked before anything is written, and all are retried in one go.
+func stateRetry(cfg *config.Config, args []string, stdout io.Writer) error {
+	const usage = "state retry: give Nexudus file Ids, -parked or -all"
+	if len(args) == 0 {
+		return usageError(usage)
+	}
+	if args[0] == "-parked" || args[0] == "-all" || args[0] == "--parked" || args[0] == "--all" {
+		if len(args) != 1 {
+			return usageError("state retry %s takes no Id", args[0])
+		}
+		parkedOnly := strings.TrimLeft(args[0], "-") == "parked"
+		return withWritable(cfg, func(st *state.Store) error {
+			n, err := st.RetryAllNow(time.Now(), parkedOnly)
+			if err != nil {
+				return err
+			}
+			what := "failing"
+			if parkedOnly {
+				what = "parked"
+			}
+			fmt.Fprintf(stdout, "%d %s file(s): backoff and parking cleared; the next poll tries them again\n", n, what)
+			return nil
+		})
+	}
+	ids := make([]int64, 0, len(args))
+	for _, a := range args {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || id <= 0 {
+			return usageError("state retry: %q is not a Nexudus file Id (%s)", a, usage)
+		}
+		ids = append(ids, id)
+	}
+	return withWritable(cfg, func(st *state.Store) error {
+		var missing []string
+		for _, id := range ids {
+			if err := st.RetryNow(id, time.Now()); err != nil {
+				if errors.Is(err, state.ErrNotFound) {
+					missing = append(missing, strconv.FormatInt(id, 10))
+					continue
+				}
+				return err
+			}
+			fmt.Fprintf(stdout, "file %d: backoff and parking cleared; the next poll tries it again\n", id)
+		}
+		if len(missing) > 0 {
+			return &ExitError{Code: exitFailed, Err: fmt.Errorf("not failing, nothing to retry: %s", strings.Join(missing, ", "))}
+		}
+		return nil
+	})
 }
 
 func oneID(sub string, args []string) (int64, error) {
@@ -206,10 +250,7 @@ func stateRebuild(ctx context.Context, cfg *config.Config, stdout, stderr io.Wri
 	if err != nil {
 		return &ExitError{Code: exitUsage, Err: err}
 	}
-	parents := []string{cfg.CoreData.DefaultParent}
-	for _, p := range cfg.CoreData.Parents {
-		parents = append(parents, p)
-	}
+	parents := cfg.CoreData.AllParents()
 	return withWritable(cfg, func(st *state.Store) error {
 		rep, err := syncer.Rebuild(ctx, cl.coredata, st, parents, log)
 		if rep != nil {

@@ -80,6 +80,7 @@ func engineOptions(cfg *config.Config, m *syncer.Metrics, log *zap.Logger) (sync
 	}
 	return syncer.Options{
 		ParentFor:    cfg.CoreData.ParentFor,
+		Parents:      cfg.CoreData.AllParents(),
 		Businesses:   cfg.Nexudus.Businesses,
 		Title:        tmpl,
 		Tags:         cfg.CoreData.Tags,

@@ -134,6 +134,13 @@ func (s crashingStore) RecordFailure(id int64, u time.Time, msg string, now time
 	return s.Store.RecordFailure(id, u, msg, now, max, b)
 }
 
+func (s crashingStore) RecordUnavailable(id int64, u time.Time, msg string, now time.Time, b func(int) time.Duration) (state.Failure, error) {
+	if s.c.dead() {
+		return state.Failure{}, errCrashed
+	}
+	return s.Store.RecordUnavailable(id, u, msg, now, b)
+}
+
 func (s crashingStore) PutMappingWithFailure(m state.Mapping, u time.Time, msg string, now time.Time, max int, b func(int) time.Duration) (state.Failure, error) {
 	if s.c.dead() {
 		return state.Failure{}, errCrashed

@@ -48,6 +48,7 @@ type Store interface {
 	Intent(id int64) (state.Intent, bool, error)
 	DeleteIntent(id int64) error
 	Intents() ([]state.Intent, error)
+	RecordUnavailable(id int64, updatedOn time.Time, msg string, now time.Time, backoff func(n int) time.Duration) (state.Failure, error)
 	RecordFailure(id int64, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
 	PutMappingWithFailure(m state.Mapping, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
 	Failure(id int64) (state.Failure, bool, error)
@@ -57,6 +58,9 @@ type Store interface {
 	Cursor(key string) (time.Time, bool, error)
 	SetCursor(key string, t time.Time) error
 	Counts() (mapped, parked, failing, intents int, err error)
+	Backfill() (state.BackfillMark, bool, error)
+	SetBackfill(m state.BackfillMark) error
+	ClearBackfill() error
 }
 
 // Options configures an Engine. Zero values take the defaults of SPEC.md.
@@ -66,14 +70,24 @@ type Options struct {
 	ParentFor func(business int64) (string, bool)
 	// Businesses limits polling to these locations; empty polls all.
 	Businesses []int64
-	Title      *template.Template
-	Tags       []string // configured tags, added to the nexudus-* ones
-	Dynatype   string
-	Lookback   time.Duration
+	// Parents are every CoreData parent configured (default included):
+	// a state file with no cursor adopts the tagged files under them.
+	Parents  []string
+	Title    *template.Template
+	Tags     []string // configured tags, added to the nexudus-* ones
+	Dynatype string
+	Lookback time.Duration
 	// Concurrency bounds files in flight at once (default 4).
 	Concurrency int
 	MaxAttempts int                              // then the file is parked (default 5)
 	Backoff     func(attempts int) time.Duration // per-file retry delay (default exponential from 1m, capped 6h)
+	// UnavailableBackoff is the delay before a file that failed through
+	// nobody's fault is tried again (default exponential from 1m, capped
+	// 30m): an outage parks nothing, and its files come back soon after it.
+	UnavailableBackoff func(n int) time.Duration
+	// OutageAfter is how many failures of the world in a row stop a poll
+	// early (default DefaultOutageAfter).
+	OutageAfter int
 	// MaxFileBytes is the size cap; a larger file is parked at once.
 	MaxFileBytes int64
 	TempDir      string // where downloads are spooled; default os.TempDir()
@@ -97,7 +111,8 @@ type Engine struct {
 	log   *zap.Logger
 	m     *Metrics
 
-	locks keyedMutex
+	locks  keyedMutex
+	future futureLog
 }
 
 // ErrConfig reports an Engine built without a required option.
@@ -123,6 +138,12 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 	if opt.Backoff == nil {
 		opt.Backoff = DefaultBackoff
 	}
+	if opt.UnavailableBackoff == nil {
+		opt.UnavailableBackoff = DefaultUnavailableBackoff
+	}
+	if opt.OutageAfter <= 0 {
+		opt.OutageAfter = DefaultOutageAfter
+	}
 	if opt.AbortContext == nil {
 		opt.AbortContext = context.Background()
 	}
@@ -132,7 +153,7 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 	if opt.Logger == nil {
 		opt.Logger = zap.NewNop()
 	}
-	return &Engine{src: src, sink: sink, store: store, opt: opt, log: opt.Logger, m: opt.Metrics}, nil
+	return &Engine{src: nexudusSide{src}, sink: coreDataSide{sink}, store: store, opt: opt, log: opt.Logger, m: opt.Metrics}, nil
 }
 
 // DefaultBackoff doubles from one minute per failed attempt, capped at six
@@ -146,6 +167,16 @@ func DefaultBackoff(attempts int) time.Duration {
 		d = 6 * time.Hour
 	}
 	return d
+}
+
+// DefaultUnavailableBackoff doubles from one minute, capped at 30 minutes:
+// a file caught by an outage is tried again within half an hour of its end.
+func DefaultUnavailableBackoff(n int) time.Duration {
+	d := time.Minute
+	for i := 1; i < n && d < 30*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 30*time.Minute)
 }
 
 // keyedMutex serializes work on one Nexudus file: a record seen twice in a

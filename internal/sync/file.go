@@ -20,38 +20,72 @@ var errDigestMismatch = errors.New("digest mismatch")
 // size cap): the file is parked at once, with the reason.
 var errPermanent = errors.New("permanent")
 
+// errUnreadable is a list record that did not decode.
+var errUnreadable = errors.New("unreadable Nexudus record")
+
 // processFile mirrors one signed record and reports whether the cursor may
-// pass it: true once it is committed, skipped or parked; false while it is
-// failing (it will be read again).
-func (e *Engine) processFile(ctx context.Context, f nexudus.File, rep *Report) (done bool) {
+// pass it: true once it is committed or skipped, or its failure is
+// recorded (a recorded failure is retried by Id when due, even once the
+// record is outside the poll window); false when nothing was recorded
+// (shutdown, dry run, a state file that cannot be written).
+func (e *Engine) processFile(ctx context.Context, r *run, f nexudus.File) (done bool) {
 	unlock := e.locks.lock(f.ID)
 	defer unlock()
 	log := e.log.With(zap.Int64("nexudus_id", f.ID))
-
-	outcome, err := e.mirror(ctx, f, log, rep)
+	if r.out.tripped() {
+		return false // handed out just before an outage stopped the run
+	}
+	outcome, err := e.mirror(ctx, r, f, log)
 	if err == nil {
 		if outcome != "" {
-			rep.count(outcome)
+			r.rep.count(outcome)
 			e.m.file(outcome)
 		}
+		r.out.ok()
 		return true
 	}
 	if errors.Is(err, errBackoff) {
-		return false
+		return true
 	}
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		// Abandoned on shutdown: not the file's fault, not counted.
-		log.Info("abandoned on shutdown", zap.Error(err))
-		return false
-	}
-	return e.recordFailure(f, err, log, rep)
+	return e.failed(ctx, r, f, err, log)
 }
 
-// recordFailure counts a failure, schedules the retry and parks the file
-// after max_attempts (or at once for a permanent failure).
-func (e *Engine) recordFailure(f nexudus.File, err error, log *zap.Logger, rep *Report) bool {
-	rep.fail(f.ID, err)
+// failed accounts for one file's failure according to whose fault it is
+// (see classify) and reports whether it was recorded.
+func (e *Engine) failed(ctx context.Context, r *run, f nexudus.File, err error, log *zap.Logger) bool {
+	stopping := ctx.Err() != nil || e.opt.AbortContext.Err() != nil
+	b := classify(err, stopping)
+	if b == blameShutdown {
+		log.Info("abandoned on shutdown; not counted as a failure", zap.Error(err))
+		return false
+	}
+	r.rep.fail(f.ID, err)
 	e.m.file(OutcomeFailed)
+	if b == blameFile {
+		r.out.ok() // the API answered: it is up
+		return e.recordFailure(r, f, err, log)
+	}
+	quiet := r.out.tripped()
+	r.out.failed(err, false)
+	if e.opt.DryRun {
+		return false
+	}
+	fail, serr := e.store.RecordUnavailable(f.ID, f.UpdatedOn.Time, err.Error(), e.opt.Now(), e.opt.UnavailableBackoff)
+	if serr != nil {
+		log.Error("file failed, and recording the retry failed too", zap.Error(err), zap.NamedError("state_error", serr))
+		return false
+	}
+	if !quiet {
+		log.Warn("file not mirrored: "+causeOf(err)+" unavailable; not counted against the file, retried after a pause",
+			zap.Error(err), zap.Time("next_attempt", fail.NextAttempt))
+	}
+	return true
+}
+
+// recordFailure counts a failure of the file itself, schedules the retry
+// and parks the file after max_attempts (or at once for a permanent
+// failure).
+func (e *Engine) recordFailure(r *run, f nexudus.File, err error, log *zap.Logger) bool {
 	if e.opt.DryRun {
 		log.Warn("file failed (dry run: not recorded)", zap.Error(err))
 		return false
@@ -75,23 +109,23 @@ func (e *Engine) recordFailure(f nexudus.File, err error, log *zap.Logger, rep *
 		return false
 	}
 	if fail.Parked {
-		rep.count(OutcomeParked)
+		r.rep.count(OutcomeParked)
 		e.m.file(OutcomeParked)
 		log.Error("file parked: it is retried when it changes in Nexudus or after syncd state retry",
 			zap.Error(err), zap.Int("attempts", fail.Attempts))
 		return true
 	}
 	log.Warn("file failed; will retry", zap.Error(err), zap.Int("attempts", fail.Attempts), zap.Time("next_attempt", fail.NextAttempt))
-	return false
+	return true
 }
 
 // badRecord reports a list record that did not decode, by its Id, with
 // the same backoff and parking as any failing file; it holds nothing else
 // back.
-func (e *Engine) badRecord(b nexudus.BadRecord, rep *Report) {
+func (e *Engine) badRecord(r *run, b nexudus.BadRecord) {
 	log := e.log.With(zap.Int64("nexudus_id", b.ID))
 	if b.ID == 0 {
-		rep.fail(0, b.Err)
+		r.rep.fail(0, b.Err)
 		e.m.file(OutcomeFailed)
 		log.Error("unreadable record in a Nexudus list page", zap.Error(b.Err))
 		return
@@ -101,24 +135,26 @@ func (e *Engine) badRecord(b nexudus.BadRecord, rep *Report) {
 	if fail, ok, err := e.store.Failure(b.ID); err == nil && ok && (fail.Parked || e.opt.Now().Before(fail.NextAttempt)) {
 		return
 	}
-	e.recordFailure(nexudus.File{ID: b.ID}, fmt.Errorf("unreadable Nexudus record: %w", b.Err), log, rep)
+	r.rep.fail(b.ID, b.Err)
+	e.m.file(OutcomeFailed)
+	e.recordFailure(r, nexudus.File{ID: b.ID}, fmt.Errorf("%w: %w", errUnreadable, b.Err), log)
 }
 
 // mirror is the decision of SPEC.md for one record. It returns the outcome
-// to count ("" for nothing to count: a parked file or one in backoff).
-func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, rep *Report) (string, error) {
+// to count ("" for nothing to count: a parked file, or a dry run's plan).
+func (e *Engine) mirror(ctx context.Context, r *run, f nexudus.File, log *zap.Logger) (string, error) {
 	if !f.Signed {
 		return OutcomeSkipped, nil
 	}
 	parent, ok := e.opt.ParentFor(f.BusinessID)
 	if !ok {
 		log.Debug("skipped: location has no CoreData parent", zap.Int64("business_id", f.BusinessID))
-		if !e.opt.DryRun {
-			// A failure recorded before the location lost its parent
-			// would otherwise be fetched for retry forever.
-			if _, failing, err := e.store.Failure(f.ID); err == nil && failing {
-				_ = e.store.ClearFailure(f.ID)
-			}
+		// A failure or an open create recorded before the location lost
+		// its parent would otherwise be fetched for retry forever.
+		_, failing, _ := e.store.Failure(f.ID)
+		_, open, _ := e.store.Intent(f.ID)
+		if failing || open {
+			e.settle(f.ID, "is in a location without a CoreData parent")
 		}
 		return OutcomeSkipped, nil
 	}
@@ -133,7 +169,7 @@ func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, re
 	// A record without UpdatedOn cannot be proven unchanged: it is
 	// downloaded and compared by md5 every time it is listed.
 	if mapped && !f.UpdatedOn.IsZero() && m.UpdatedOn.Equal(f.UpdatedOn.Time) {
-		if err := e.retitle(ctx, &m, title, e.tags(f), rep); err != nil {
+		if err := e.retitle(ctx, r, &m, title, e.tags(f)); err != nil {
 			return "", err
 		}
 		return OutcomeUnchanged, nil
@@ -148,20 +184,19 @@ func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, re
 			return "", errBackoff
 		}
 	}
-	if !mapped && !e.opt.DryRun {
-		// A crash may have left this file created but unrecorded.
-		adopted, err := e.reconcileFile(ctx, f.ID)
+	adopted := false
+	if !mapped {
+		found, err := e.findExisting(ctx, r, f.ID, parent, title)
 		if err != nil {
 			return "", err
 		}
-		if adopted {
-			if m, mapped, err = e.store.Mapping(f.ID); err != nil {
-				return "", err
-			}
+		if found != nil {
+			m, mapped, adopted = *found, true, true
+			log.Info("found this record's file in CoreData; adopting it instead of creating one", zap.String("coredata_id", m.CoreDataID))
 		}
 	}
 	if !mapped && e.opt.DryRun {
-		rep.plan(Action{NexudusID: f.ID, Action: "create", Title: title, Parent: parent, Filename: filenameFor(f, f.SignedFileDataFileName != "")})
+		r.rep.plan(Action{NexudusID: f.ID, Action: "create", Title: title, Parent: parent, Filename: filenameFor(f, f.SignedFileDataFileName != "")})
 		return "", nil
 	}
 
@@ -180,34 +215,44 @@ func (e *Engine) mirror(ctx context.Context, f nexudus.File, log *zap.Logger, re
 
 	if mapped && m.MD5 == sp.md5 {
 		if e.opt.DryRun {
+			if adopted {
+				r.rep.plan(Action{NexudusID: f.ID, Action: "adopt", Title: m.Title, Parent: m.Parent, Filename: m.Filename, CoreDataID: m.CoreDataID})
+			}
 			if m.Title != title {
-				rep.plan(Action{NexudusID: f.ID, Action: "retitle", Title: title, Parent: m.Parent, Filename: m.Filename})
+				r.rep.plan(Action{NexudusID: f.ID, Action: "retitle", Title: title, Parent: m.Parent, Filename: m.Filename, CoreDataID: m.CoreDataID})
 			}
 			return OutcomeUnchanged, nil
 		}
 		m.UpdatedOn = f.UpdatedOn.Time
-		if err := e.retitle(ctx, &m, title, e.tags(f), rep); err != nil {
+		if adopted {
+			m.SyncedAt = e.opt.Now()
+			r.rep.adopt()
+		}
+		if err := e.retitle(ctx, r, &m, title, e.tags(f)); err != nil {
 			return "", err
 		}
 		return OutcomeUnchanged, e.store.PutMapping(m)
 	}
 	if e.opt.DryRun {
-		rep.plan(Action{NexudusID: f.ID, Action: "update", Title: title, Parent: m.Parent, Filename: filename})
+		r.rep.plan(Action{NexudusID: f.ID, Action: "update", Title: title, Parent: m.Parent, Filename: filename, CoreDataID: m.CoreDataID})
 		return "", nil
 	}
 	if mapped {
-		outcome, err := e.update(ctx, f, m, sp, title, filename, log, rep)
+		if adopted {
+			r.rep.adopt()
+		}
+		outcome, err := e.update(ctx, r, f, m, sp, title, filename, log)
 		if !errors.Is(err, errCoreDataFileGone) {
 			return outcome, err
 		}
 		// A person deleted the mapped CoreData file. Guarantee 1 asks for
 		// one CoreData file per signed Nexudus file, so make it again.
 		log.Warn("mapped CoreData file no longer exists; creating it again", zap.String("coredata_id", m.CoreDataID))
-		if err := e.store.Forget(f.ID); err != nil {
+		if err := e.store.Forget(f.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
 			return "", err
 		}
 	}
-	return e.create(ctx, f, parent, sp, title, filename, log, rep)
+	return e.create(ctx, r, f, parent, sp, title, filename, log)
 }
 
 // errBackoff is a file whose retry time has not come: not a new failure.
@@ -217,9 +262,9 @@ var errBackoff = errors.New("in backoff")
 // content update answered 404 and so did a read of the file.
 var errCoreDataFileGone = errors.New("mapped CoreData file is gone")
 
-// create is the path for an unmapped file: intent, blob, create, verify,
-// record.
-func (e *Engine) create(ctx context.Context, f nexudus.File, parent string, sp *spool, title, filename string, log *zap.Logger, rep *Report) (string, error) {
+// create is the path for a file CoreData does not hold: intent, blob,
+// create, keep the returned id, verify, record.
+func (e *Engine) create(ctx context.Context, r *run, f nexudus.File, parent string, sp *spool, title, filename string, log *zap.Logger) (string, error) {
 	in := state.Intent{
 		NexudusID: f.ID, Parent: parent, Title: title, Filename: filename,
 		MD5: sp.md5, Size: sp.size, UpdatedOn: f.UpdatedOn.Time, StartedAt: e.opt.Now(),
@@ -227,7 +272,7 @@ func (e *Engine) create(ctx context.Context, f nexudus.File, parent string, sp *
 	if err := e.store.PutIntent(in); err != nil {
 		return "", err
 	}
-	blob, err := e.upload(ctx, sp, filename, rep)
+	blob, err := e.upload(ctx, r, sp, filename)
 	if err != nil {
 		return "", err
 	}
@@ -236,19 +281,15 @@ func (e *Engine) create(ctx context.Context, f nexudus.File, parent string, sp *
 		Dynatype: e.opt.Dynatype, Tags: e.tags(f),
 	})
 	if errors.Is(err, coredata.ErrOutcomeUnknown) {
-		// The create may have happened: find it instead of creating twice.
-		log.Warn("create outcome unknown; reconciling", zap.Error(err))
-		adopted, rerr := e.reconcileFile(ctx, f.ID)
-		if rerr != nil {
-			return "", fmt.Errorf("%w (reconcile: %v)", err, rerr)
-		}
-		if !adopted {
-			return "", err
-		}
-		log.Info("adopted the file the lost create made")
-		return OutcomeCreated, nil
+		// The create may have happened (a proxy's 5xx after CoreData
+		// acted, a timeout, a lost connection): find it, never resend.
+		return e.reconcileCreate(ctx, r, f, parent, sp, title, filename, err, log)
 	}
 	if err != nil {
+		return "", err
+	}
+	in.CoreDataID = id
+	if err := e.store.PutIntent(in); err != nil {
 		return "", err
 	}
 	if err := e.verifyAndRecord(ctx, f, id, parent, title, filename, sp); err != nil {
@@ -258,9 +299,29 @@ func (e *Engine) create(ctx context.Context, f nexudus.File, parent string, sp *
 	return OutcomeCreated, nil
 }
 
+// reconcileCreate looks for the file a create with an unknown outcome may
+// have made. Found, it is verified and recorded; not found, the create's
+// error is returned and the intent stays, so the next attempt looks again
+// before it creates anything.
+func (e *Engine) reconcileCreate(ctx context.Context, r *run, f nexudus.File, parent string, sp *spool, title, filename string, createErr error, log *zap.Logger) (string, error) {
+	log.Warn("create outcome unknown; looking for the file in CoreData instead of sending it again", zap.Error(createErr))
+	found, err := e.findExisting(ctx, r, f.ID, parent, title)
+	if err != nil {
+		return "", fmt.Errorf("%w (looking for its file: %w)", createErr, err)
+	}
+	if found == nil {
+		return "", createErr
+	}
+	if err := e.verifyAndRecord(ctx, f, found.CoreDataID, parent, title, filename, sp); err != nil {
+		return "", err
+	}
+	log.Info("the create had happened: recorded its file", zap.String("coredata_id", found.CoreDataID))
+	return OutcomeCreated, nil
+}
+
 // update puts new bytes as a new version of the mapped CoreData file.
-func (e *Engine) update(ctx context.Context, f nexudus.File, m state.Mapping, sp *spool, title, filename string, log *zap.Logger, rep *Report) (string, error) {
-	blob, err := e.upload(ctx, sp, filename, rep)
+func (e *Engine) update(ctx context.Context, r *run, f nexudus.File, m state.Mapping, sp *spool, title, filename string, log *zap.Logger) (string, error) {
+	blob, err := e.upload(ctx, r, sp, filename)
 	if err != nil {
 		return "", err
 	}
@@ -284,7 +345,7 @@ func (e *Engine) update(ctx context.Context, f nexudus.File, m state.Mapping, sp
 		}
 		if cur.Digest != sp.md5 {
 			log.Warn("CoreData file changed since the last sync; adding the new signed version on top", zap.String("coredata_id", m.CoreDataID))
-			if blob, err = e.upload(ctx, sp, filename, rep); err != nil {
+			if blob, err = e.upload(ctx, r, sp, filename); err != nil {
 				return "", err
 			}
 			_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, cur.SnapshotID, filename)
@@ -302,7 +363,7 @@ func (e *Engine) update(ctx context.Context, f nexudus.File, m state.Mapping, sp
 	if err != nil {
 		return "", err
 	}
-	if err := e.retitle(ctx, &nm, title, e.tags(f), rep); err != nil {
+	if err := e.retitle(ctx, r, &nm, title, e.tags(f)); err != nil {
 		return "", err
 	}
 	log.Info("updated", zap.String("coredata_id", m.CoreDataID), zap.Int64("bytes", sp.size))
@@ -311,7 +372,7 @@ func (e *Engine) update(ctx context.Context, f nexudus.File, m state.Mapping, sp
 
 // upload asks for a blob and puts the spool there, asking for a fresh blob
 // when the presigned URL has expired.
-func (e *Engine) upload(ctx context.Context, sp *spool, filename string, rep *Report) (coredata.Blob, error) {
+func (e *Engine) upload(ctx context.Context, r *run, sp *spool, filename string) (coredata.Blob, error) {
 	ct := contentTypeFor(filename, sp.contentType)
 	const tries = 3
 	var err error
@@ -326,7 +387,7 @@ func (e *Engine) upload(ctx context.Context, sp *spool, filename string, rep *Re
 		}
 		err = e.sink.PutBlob(ctx, blob, sp.file, sp.size, ct, filename)
 		if err == nil {
-			rep.addBytes(sp.size)
+			r.rep.addBytes(sp.size)
 			e.m.uploaded(sp.size)
 			return blob, nil
 		}
@@ -374,12 +435,12 @@ func (e *mismatchError) Error() string { return e.err.Error() }
 func (e *mismatchError) Unwrap() error { return e.err }
 
 // retitle follows a title change in Nexudus (or in the template).
-func (e *Engine) retitle(ctx context.Context, m *state.Mapping, title string, tags []string, rep *Report) error {
+func (e *Engine) retitle(ctx context.Context, r *run, m *state.Mapping, title string, tags []string) error {
 	if m.Title == title {
 		return nil
 	}
 	if e.opt.DryRun {
-		rep.plan(Action{NexudusID: m.NexudusID, Action: "retitle", Title: title, Parent: m.Parent, Filename: m.Filename})
+		r.rep.plan(Action{NexudusID: m.NexudusID, Action: "retitle", Title: title, Parent: m.Parent, Filename: m.Filename, CoreDataID: m.CoreDataID})
 		return nil
 	}
 	if err := e.sink.UpdateMetadata(ctx, m.CoreDataID, coredata.Metadata{Title: title, Filename: m.Filename, Parent: m.Parent, Dynatype: e.opt.Dynatype, Tags: tags}); err != nil {

@@ -29,7 +29,12 @@ type Metrics struct {
 	cursor        prometheus.Gauge
 	mapped        prometheus.Gauge
 	parked        prometheus.Gauge
+	outages       *prometheus.CounterVec
+	outageActive  *prometheus.GaugeVec
 }
+
+// outageCauses are the values of the cause label of the outage metrics.
+var outageCauses = []string{causeNexudus, causeCoreData, causeLocal}
 
 // NewMetrics registers the engine metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -68,6 +73,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "syncd", Name: "parked_files",
 			Help: "Files parked after max_attempts, waiting for a change in Nexudus or syncd state retry.",
 		}),
+		outages: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "syncd", Name: "outages_total",
+			Help: "Polls stopped early because an API (nexudus, coredata) or the local disk (local) kept failing.",
+		}, []string{"cause"}),
+		outageActive: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "syncd", Name: "outage_active",
+			Help: "1 while the last poll stopped early because this cause kept failing, else 0.",
+		}, []string{"cause"}),
+	}
+	for _, c := range outageCauses {
+		m.outages.WithLabelValues(c)
+		m.outageActive.WithLabelValues(c)
 	}
 	// Every outcome is exported from the start so rate() and alerts see 0
 	// rather than an absent series.
@@ -114,5 +131,26 @@ func (m *Metrics) setCounts(mapped, parked int) {
 	if m != nil {
 		m.mapped.Set(float64(mapped))
 		m.parked.Set(float64(parked))
+	}
+}
+
+func (m *Metrics) outage(cause string) {
+	if m != nil {
+		m.outages.WithLabelValues(cause).Inc()
+	}
+}
+
+// setOutage sets the outage gauge of cause to 1 and the others to 0; an
+// empty cause clears them all.
+func (m *Metrics) setOutage(cause string) {
+	if m == nil {
+		return
+	}
+	for _, c := range outageCauses {
+		v := 0.0
+		if c == cause {
+			v = 1
+		}
+		m.outageActive.WithLabelValues(c).Set(v)
 	}
 }

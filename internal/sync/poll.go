@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coworkdocs/syncd/internal/nexudus"
+	"github.com/coworkdocs/syncd/internal/state"
 )
 
 // location is one cursor: all locations, or one listed in config.
@@ -29,61 +30,71 @@ func (e *Engine) locations() []location {
 	return out
 }
 
-// Poll runs one poll: reconcile open intents, walk every location from its
-// cursor minus the lookback, retry failed files whose time has come, and
-// move the cursors. A poll error (listing failed) is returned; per-file
-// failures are in the report.
+// Poll runs one poll: adopt what CoreData already holds when the state file
+// is new, walk every location from its cursor minus the lookback, retry
+// failed files whose time has come, and move the cursors. A poll error
+// (listing failed, or an outage stopped the poll early) is returned;
+// per-file failures are in the report.
 func (e *Engine) Poll(ctx context.Context) (*Report, error) {
-	start := e.opt.Now()
-	rep := &Report{}
-	e.reconcileIntents(ctx)
+	r, cancel := e.newRun(ctx)
+	defer cancel()
+	e.adoptOnFreshState(r)
 	var errs []error
-	seen := map[int64]bool{}
 	for _, loc := range e.locations() {
-		if err := e.pollLocation(ctx, loc, rep, seen); err != nil {
+		if r.out.tripped() {
+			break
+		}
+		if err := e.pollLocation(r, loc); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return e.finish(ctx, start, seen, rep, errs)
+	return e.finish(ctx, r, errs)
 }
 
 // finish ends a poll or a backfill: retry the due failures it did not
 // list, refresh the gauges, count the poll.
-func (e *Engine) finish(ctx context.Context, start time.Time, seen map[int64]bool, rep *Report, errs []error) (*Report, error) {
-	if ctx.Err() == nil {
-		e.retryDue(ctx, seen, rep)
+func (e *Engine) finish(ctx context.Context, r *run, errs []error) (*Report, error) {
+	if ctx.Err() == nil && !r.out.tripped() {
+		e.retryDue(r)
 	}
 	e.refreshGauges()
+	r.out.end()
+	if err := r.out.err(); err != nil {
+		// The listing errors it caused say the same thing again.
+		errs = []error{err}
+	}
 	err := errors.Join(errs...)
-	e.m.poll(err == nil, e.opt.Now().Sub(start), e.opt.Now())
-	rep.Sort()
-	return rep, err
+	e.m.poll(err == nil, e.opt.Now().Sub(r.start), e.opt.Now())
+	r.rep.Sort()
+	return r.rep, err
 }
 
-func (e *Engine) pollLocation(ctx context.Context, loc location, rep *Report, seen map[int64]bool) error {
+func (e *Engine) pollLocation(r *run, loc location) error {
 	cursor, hasCursor, err := e.store.Cursor(loc.key)
 	if err != nil {
 		return fmt.Errorf("read cursor %s: %w", loc.key, err)
 	}
-	from := e.opt.Now().Add(-e.opt.Lookback)
+	from := r.start.Add(-e.opt.Lookback)
 	if hasCursor {
 		from = cursor.Add(-e.opt.Lookback)
 	}
-	res, err := e.walk(ctx, nexudus.ListQuery{UpdatedFrom: from, Business: loc.business}, rep)
-	for id := range res.seen {
-		seen[id] = true
-	}
+	w, err := e.walk(r, nexudus.ListQuery{UpdatedFrom: from, Business: loc.business})
 	if err != nil {
 		return fmt.Errorf("poll %s: %w", loc.key, err)
 	}
-	return e.advanceCursor(loc.key, cursor, hasCursor, res.lowWater)
+	return e.advanceCursor(r, loc.key, cursor, hasCursor, w.lowWater)
 }
 
-// advanceCursor moves a cursor forward, never back: a low-water mark below
-// the cursor is still covered, because the next poll reads from the
-// cursor minus the lookback, which is below anything this poll listed.
-func (e *Engine) advanceCursor(key string, old time.Time, hasOld bool, lowWater time.Time) error {
+// advanceCursor moves a cursor forward, never back, and never past the
+// minute the run started: a record dated in the future must not carry it
+// over the records updated before that date. A low-water mark below the
+// cursor is still covered, because the next poll reads from the cursor
+// minus the lookback, which is below anything this poll listed.
+func (e *Engine) advanceCursor(r *run, key string, old time.Time, hasOld bool, lowWater time.Time) error {
 	next := lowWater
+	if limit := minute(r.start); next.After(limit) {
+		next = limit
+	}
 	if hasOld && old.After(next) {
 		next = old
 	}
@@ -99,45 +110,111 @@ func (e *Engine) advanceCursor(key string, old time.Time, hasOld bool, lowWater 
 	return nil
 }
 
-// retryDue retries failed files whose backoff has passed but which this
-// poll did not list (they are older than the window, from a backfill or
-// a long outage): each costs one Get.
-func (e *Engine) retryDue(ctx context.Context, seen map[int64]bool, rep *Report) {
-	fails, err := e.store.Failures()
-	if err != nil {
-		e.log.Error("read failures", zap.Error(err))
+// adoptOnFreshState maps every tagged file under the configured parents
+// when the state file knows nothing yet (no cursor, no mapping, no
+// intent): a lost state file, a new volume, a reinstalled host. Without
+// it a record whose title changed since its file was made would not be
+// found by the lookup before its create.
+func (e *Engine) adoptOnFreshState(r *run) {
+	if e.opt.DryRun || len(e.opt.Parents) == 0 {
 		return
 	}
-	now := e.opt.Now()
-	for _, fl := range fails {
-		if ctx.Err() != nil {
+	for _, loc := range e.locations() {
+		if _, ok, err := e.store.Cursor(loc.key); err != nil || ok {
 			return
 		}
-		if fl.Parked || seen[fl.NexudusID] || now.Before(fl.NextAttempt) {
-			continue
+	}
+	if mapped, _, _, intents, err := e.store.Counts(); err != nil || mapped > 0 || intents > 0 {
+		return
+	}
+	rr, err := Rebuild(r.list, e.sink, e.store, e.opt.Parents, e.log)
+	if err != nil {
+		e.log.Warn("new state file: could not list CoreData to adopt files mirrored before; each file is looked up before its create instead", zap.Error(err))
+		return
+	}
+	for _, p := range e.opt.Parents {
+		r.listed[p] = true
+	}
+	e.log.Info("new state file: adopted the files CoreData already holds for Nexudus records (as syncd state rebuild does)",
+		zap.Int("parents", rr.Parents), zap.Int("files_seen", rr.Files), zap.Int("adopted", rr.Restored))
+}
+
+// retryDue retries the files this run did not list whose retry is due, and
+// settles open intents of files it did not list (their record may be gone
+// or unsigned). Each costs one Get.
+func (e *Engine) retryDue(r *run) {
+	ids, err := e.dueIDs(r)
+	if err != nil {
+		e.log.Error("read failures and intents", zap.Error(err))
+		return
+	}
+	for _, id := range ids {
+		if r.list.Err() != nil {
+			return
 		}
-		f, err := e.src.Get(ctx, fl.NexudusID)
+		f, err := e.src.Get(r.list, id)
 		switch {
 		case errors.Is(err, nexudus.ErrNotFound):
-			e.log.Info("failed file no longer exists in Nexudus; forgetting its failure", zap.Int64("nexudus_id", fl.NexudusID))
-			if !e.opt.DryRun {
-				_ = e.store.ClearFailure(fl.NexudusID)
-			}
+			e.settle(id, "no longer exists in Nexudus")
 			continue
 		case err != nil:
-			// Counted as an attempt, so a record that cannot be fetched
-			// backs off and is parked like any failing file.
-			log := e.log.With(zap.Int64("nexudus_id", fl.NexudusID))
-			e.recordFailure(nexudus.File{ID: fl.NexudusID, UpdatedOn: nexudus.Time{Time: fl.UpdatedOn}}, fmt.Errorf("fetch for retry: %w", err), log, rep)
+			e.failed(r.list, r, nexudus.File{ID: id, UpdatedOn: nexudus.Time{Time: e.failedUpdatedOn(id)}}, fmt.Errorf("fetch for retry: %w", err), e.log.With(zap.Int64("nexudus_id", id)))
 			continue
 		case !f.Signed:
-			e.log.Info("failed file is no longer signed; forgetting its failure", zap.Int64("nexudus_id", fl.NexudusID))
-			if !e.opt.DryRun {
-				_ = e.store.ClearFailure(fl.NexudusID)
-			}
+			e.settle(id, "is no longer signed")
 			continue
 		}
-		e.processFile(e.opt.AbortContext, *f, rep)
+		e.processFile(e.opt.AbortContext, r, *f)
+	}
+}
+
+// dueIDs lists the files retryDue visits: failures past their backoff and
+// intents without a failure record, neither seen in this run.
+func (e *Engine) dueIDs(r *run) ([]int64, error) {
+	fails, err := e.store.Failures()
+	if err != nil {
+		return nil, err
+	}
+	intents, err := e.store.Intents()
+	if err != nil {
+		return nil, err
+	}
+	failing := map[int64]bool{}
+	var ids []int64
+	for _, fl := range fails {
+		failing[fl.NexudusID] = true
+		if !fl.Parked && !r.seen[fl.NexudusID] && !r.start.Before(fl.NextAttempt) {
+			ids = append(ids, fl.NexudusID)
+		}
+	}
+	for _, in := range intents {
+		if !failing[in.NexudusID] && !r.seen[in.NexudusID] && in.StartedAt.Before(r.start) {
+			ids = append(ids, in.NexudusID)
+		}
+	}
+	return ids, nil
+}
+
+func (e *Engine) failedUpdatedOn(id int64) time.Time {
+	if fl, ok, err := e.store.Failure(id); err == nil && ok {
+		return fl.UpdatedOn
+	}
+	return time.Time{}
+}
+
+// settle forgets the failure and the intent of a file that will never be
+// mirrored as it is (gone from Nexudus, unsigned, its location without a
+// parent): they must not cost a request on every poll.
+func (e *Engine) settle(id int64, why string) {
+	if e.opt.DryRun {
+		return
+	}
+	e.log.Info("file "+why+"; forgetting its failure and open create", zap.Int64("nexudus_id", id))
+	if err := e.store.ClearFailure(id); err != nil && !errors.Is(err, state.ErrNotFound) {
+		e.log.Warn("clear failure", zap.Int64("nexudus_id", id), zap.Error(err))
+	}
+	if err := e.store.DeleteIntent(id); err != nil {
+		e.log.Warn("drop intent", zap.Int64("nexudus_id", id), zap.Error(err))
 	}
 }
 

@@ -11,7 +11,10 @@ type Report struct {
 	mu gosync.Mutex
 
 	Created, Updated, Unchanged, Skipped, Parked int
-	BytesUploaded                                int64
+	// Adopted counts files found in CoreData and taken over instead of
+	// created (also counted as unchanged or updated).
+	Adopted       int
+	BytesUploaded int64
 	// Failed names every file that failed in this run, by Nexudus Id.
 	Failed []FileError
 	// Planned is what a dry run would do.
@@ -27,10 +30,12 @@ type FileError struct {
 // Action is one planned change of a dry run.
 type Action struct {
 	NexudusID int64
-	Action    string // create, update, retitle
-	Title     string
-	Parent    string
-	Filename  string
+	Action    string // create, adopt, update, retitle
+	// CoreDataID is the file an adopt, update or retitle acts on.
+	CoreDataID string
+	Title      string
+	Parent     string
+	Filename   string
 }
 
 func (r *Report) count(outcome string) {
@@ -48,6 +53,12 @@ func (r *Report) count(outcome string) {
 	case OutcomeParked:
 		r.Parked++
 	}
+}
+
+func (r *Report) adopt() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Adopted++
 }
 
 func (r *Report) fail(id int64, err error) {
@@ -76,6 +87,6 @@ func (r *Report) Sort() {
 
 // Summary is one line for logs and the terminal.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("created=%d updated=%d unchanged=%d skipped=%d failed=%d parked=%d bytes_uploaded=%d",
-		r.Created, r.Updated, r.Unchanged, r.Skipped, len(r.Failed), r.Parked, r.BytesUploaded)
+	return fmt.Sprintf("created=%d updated=%d unchanged=%d skipped=%d failed=%d parked=%d adopted=%d bytes_uploaded=%d",
+		r.Created, r.Updated, r.Unchanged, r.Skipped, len(r.Failed), r.Parked, r.Adopted, r.BytesUploaded)
 }

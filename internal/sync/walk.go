@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"context"
 	"fmt"
 	gosync "sync"
 	"time"
@@ -10,15 +9,6 @@ import (
 
 	"github.com/coworkdocs/syncd/internal/nexudus"
 )
-
-// walkResult is what walking one range of UpdatedOn produced.
-type walkResult struct {
-	// lowWater is the minute the next poll must read from again: the last
-	// minute seen, held back to the first record not done (failing or
-	// abandoned) and to any stretch where pages may have shifted.
-	lowWater time.Time
-	seen     map[int64]bool
-}
 
 func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
 
@@ -39,15 +29,19 @@ const maxPagesPerStretch = 1000
 // that first listed it, and a drop of TotalItems while turning pages may
 // have pulled one back: the low-water mark is then held at that query's
 // minute so the next poll reads it again.
-func (e *Engine) walk(ctx context.Context, q nexudus.ListQuery, rep *Report) (walkResult, error) {
-	res := walkResult{lowWater: minute(q.UpdatedFrom), seen: map[int64]bool{}}
+//
+// It returns the low-water mark: the minute the next poll must read from
+// again, the last minute seen, held back to the first record not done and
+// to any stretch where pages may have shifted. On an error (a listing
+// failed, the run stopped) the caller keeps its old cursor: records past
+// the failed page, or not yet handed out, were never read.
+func (e *Engine) walk(r *run, q nexudus.ListQuery) (walked, error) {
+	ctx := r.list
 	var (
-		mu        gosync.Mutex
-		notDone   []time.Time
-		firstSeen = map[int64]time.Time{} // UpdatedOn when first listed
-		firstFrom = map[int64]time.Time{} // the key of the query that first listed it
-		wg        gosync.WaitGroup
-		work      = make(chan nexudus.File)
+		mu      gosync.Mutex
+		notDone []time.Time
+		wg      gosync.WaitGroup
+		work    = make(chan nexudus.File)
 	)
 	// Workers run on AbortContext, not ctx: cancelling ctx stops new work
 	// from being handed out, and lets the files in flight finish.
@@ -57,7 +51,7 @@ func (e *Engine) walk(ctx context.Context, q nexudus.ListQuery, rep *Report) (wa
 		go func() {
 			defer wg.Done()
 			for f := range work {
-				if !e.processFile(workCtx, f, rep) && !f.UpdatedOn.IsZero() {
+				if !e.processFile(workCtx, r, f) && !f.UpdatedOn.IsZero() {
 					mu.Lock()
 					notDone = append(notDone, minute(f.UpdatedOn.Time))
 					mu.Unlock()
@@ -87,6 +81,10 @@ walking:
 		pq.UpdatedFrom = from
 		p, err := e.src.ListPage(ctx, pq, page)
 		if err != nil {
+			if classify(err, ctx.Err() != nil) == blameWorld {
+				// The client has retried already: Nexudus is down.
+				r.out.failed(err, true)
+			}
 			walkErr = fmt.Errorf("list from %s page %d: %w", nexudus.FormatMinute(from), page, err)
 			break
 		}
@@ -95,21 +93,22 @@ walking:
 		}
 		prevTotal = p.TotalItems
 		for _, b := range p.Bad {
-			e.badRecord(b, rep)
+			e.badRecord(r, b)
 		}
 		fresh := 0
 		for _, f := range p.Records {
 			t := f.UpdatedOn.Time
-			if prev, ok := firstSeen[f.ID]; ok {
+			if prev, ok := r.firstSeen[f.ID]; ok {
 				if !t.After(prev) {
-					continue // the same version, seen on an earlier page
+					continue // the same version, seen on an earlier page or window
 				}
-				e.holdBack(&held, firstFrom[f.ID], "a record changed while the poll was paging")
+				e.holdBack(&held, r.firstFrom[f.ID], "a record changed while the poll was paging")
 			} else {
-				firstFrom[f.ID] = from
+				r.firstFrom[f.ID] = from
 			}
-			firstSeen[f.ID] = t
-			res.seen[f.ID] = true
+			r.firstSeen[f.ID] = t
+			r.seen[f.ID] = true
+			e.checkFuture(r, f.ID, t)
 			fresh++
 			if m := minute(t); m.After(lastMinute) {
 				lastMinute = m
@@ -149,18 +148,26 @@ walking:
 	close(work)
 	wg.Wait()
 
-	res.lowWater = lastMinute
-	if !held.IsZero() && held.Before(res.lowWater) {
-		res.lowWater = held
+	w := walked{lowWater: lastMinute}
+	if !held.IsZero() && held.Before(w.lowWater) {
+		w.lowWater, w.held = held, true
 	}
 	for _, m := range notDone {
-		if m.Before(res.lowWater) {
-			res.lowWater = m
+		w.held = true
+		if m.Before(w.lowWater) {
+			w.lowWater = m
 		}
 	}
-	// On an error the caller keeps the old cursor: records past the failed
-	// page, or not yet handed out on shutdown, were never read.
-	return res, walkErr
+	return w, walkErr
+}
+
+// walked is what a walk of one UpdatedOn range left behind.
+type walked struct {
+	// lowWater is the minute to read from again next time.
+	lowWater time.Time
+	// held is true when lowWater was held back below the last minute seen:
+	// some record of the range is not done yet.
+	held bool
 }
 
 // holdBack notes that the next poll must read again from at, the start of
