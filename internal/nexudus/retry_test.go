@@ -185,7 +185,7 @@ func TestRetryAfterHoldsAfterGivingUp(t *testing.T) {
 	for _, status := range []int{409, 429, 503} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			e := newEnv(t, nexudustest.Options{}, func(c *Config) { c.MaxRetries = -1 }) // no retry
-			if err := list(t, e); err != nil { // log in first
+			if err := list(t, e); err != nil {                                           // log in first
 				t.Fatal(err)
 			}
 			e.sim.FailNext(nexudustest.RouteList, 1, nexudustest.Fault{Status: status, RetryAfter: "30"})
