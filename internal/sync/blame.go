@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/coworkdocs/syncd/internal/coredata"
 	"github.com/coworkdocs/syncd/internal/httpx"
 	"github.com/coworkdocs/syncd/internal/nexudus"
 )
@@ -61,7 +62,8 @@ func classify(err error, stopping bool) blame {
 	switch {
 	case stopping:
 		return blameShutdown
-	case errors.Is(err, errPermanent), errors.Is(err, errDigestMismatch), errors.Is(err, errUnreadable):
+	case errors.Is(err, errPermanent), errors.Is(err, errDigestMismatch), errors.Is(err, coredata.ErrDigestMismatch),
+		errors.Is(err, errUnreadable):
 		return blameFile
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// A request timeout (http.Client.Timeout wraps DeadlineExceeded)

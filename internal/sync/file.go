@@ -241,7 +241,7 @@ func (e *Engine) mirror(ctx context.Context, r *run, f nexudus.File, log *zap.Lo
 		if adopted {
 			r.rep.adopt()
 		}
-		outcome, err := e.update(ctx, r, f, m, sp, title, filename, log)
+		outcome, err := e.update(ctx, r, f, m, sp, title, filename, adopted, log)
 		if !errors.Is(err, errCoreDataFileGone) {
 			return outcome, err
 		}
@@ -319,13 +319,43 @@ func (e *Engine) reconcileCreate(ctx context.Context, r *run, f nexudus.File, pa
 	return OutcomeCreated, nil
 }
 
-// update puts new bytes as a new version of the mapped CoreData file.
-func (e *Engine) update(ctx context.Context, r *run, f nexudus.File, m state.Mapping, sp *spool, title, filename string, log *zap.Logger) (string, error) {
+// update puts new bytes as a new version of the mapped CoreData file. A
+// mapping from the state file may be stale (an older backup put back, a
+// person's version since), so CoreData's current digest is read first
+// unless it was just read (fresh, an adopted file): bytes it already holds
+// are recorded, never uploaded again, and the update builds on the
+// snapshot CoreData has now.
+func (e *Engine) update(ctx context.Context, r *run, f nexudus.File, m state.Mapping, sp *spool, title, filename string, fresh bool, log *zap.Logger) (string, error) {
+	if !fresh {
+		cur, err := e.sink.GetFile(ctx, m.CoreDataID)
+		if errors.Is(err, coredata.ErrNotFound) {
+			// Made again only when a second read agrees: a stray 404
+			// must not cost a second file.
+			if _, gerr := e.sink.GetFile(ctx, m.CoreDataID); errors.Is(gerr, coredata.ErrNotFound) {
+				return "", fmt.Errorf("%w: %w", errCoreDataFileGone, err)
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("read %s before updating it: %w", m.CoreDataID, err)
+		}
+		if cur.Digest != m.MD5 && cur.Digest != sp.md5 {
+			log.Warn("CoreData file changed since the last sync; adding the new signed version on top", zap.String("coredata_id", m.CoreDataID))
+		}
+		m.MD5, m.SnapshotID = cur.Digest, cur.SnapshotID
+		if cur.Digest == sp.md5 {
+			log.Info("CoreData already holds these bytes; recording them", zap.String("coredata_id", m.CoreDataID))
+			m.Size, m.UpdatedOn, m.SyncedAt = sp.size, f.UpdatedOn.Time, e.opt.Now()
+			if err := e.retitle(ctx, r, &m, title, e.tags(f)); err != nil {
+				return "", err
+			}
+			return OutcomeUnchanged, e.store.PutMapping(m)
+		}
+	}
 	blob, err := e.upload(ctx, r, sp, filename)
 	if err != nil {
 		return "", err
 	}
-	_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, m.SnapshotID, filename)
+	v, err := e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, m.SnapshotID, filename)
 	if errors.Is(err, coredata.ErrNotFound) {
 		// Only a file that CoreData no longer has is made again; a 404
 		// that a read does not confirm is an ordinary failure, retried on
@@ -336,27 +366,35 @@ func (e *Engine) update(ctx context.Context, r *run, f nexudus.File, m state.Map
 		return "", err
 	}
 	if errors.Is(err, coredata.ErrConflict) {
-		// Someone made a version in CoreData since our last write. Nexudus
+		// Someone made a version in CoreData since it was read. Nexudus
 		// is the source of the signed bytes, and versions are kept, so
 		// write ours on top of theirs.
 		cur, gerr := e.sink.GetFile(ctx, m.CoreDataID)
 		if gerr != nil {
-			return "", fmt.Errorf("%w (refresh snapshot: %v)", err, gerr)
+			return "", fmt.Errorf("%w (refresh snapshot: %w)", err, gerr)
 		}
 		if cur.Digest != sp.md5 {
 			log.Warn("CoreData file changed since the last sync; adding the new signed version on top", zap.String("coredata_id", m.CoreDataID))
 			if blob, err = e.upload(ctx, r, sp, filename); err != nil {
 				return "", err
 			}
-			_, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, cur.SnapshotID, filename)
+			v, err = e.sink.UpdateContent(ctx, m.CoreDataID, blob.Name, sp.md5, cur.SnapshotID, filename)
 		} else {
-			err = nil
+			v, err = coredata.ContentVersion{}, nil
 		}
 	}
 	if err != nil {
 		return "", err
 	}
-	if err := e.verifyAndRecord(ctx, f, m.CoreDataID, m.Parent, m.Title, filename, sp); err != nil {
+	if v.Digest == sp.md5 && v.SnapshotID != "" {
+		// CoreData's answer reports the digest of what it stored: that is
+		// the check of guarantee 3, without another read.
+		m.MD5, m.Size, m.SnapshotID, m.Filename = sp.md5, sp.size, v.SnapshotID, filename
+		m.UpdatedOn, m.SyncedAt = f.UpdatedOn.Time, e.opt.Now()
+		if err := e.store.PutMapping(m); err != nil {
+			return "", err
+		}
+	} else if err := e.verifyAndRecord(ctx, f, m.CoreDataID, m.Parent, m.Title, filename, sp); err != nil {
 		return "", err
 	}
 	nm, _, err := e.store.Mapping(f.ID)

@@ -67,6 +67,13 @@ func (s alwaysLyingSink) GetFile(ctx context.Context, id string) (*coredata.File
 	return f, err
 }
 
+// UpdateContent of a lying CoreData reports the same wrong digest.
+func (s alwaysLyingSink) UpdateContent(ctx context.Context, id, blob, md5, snap, name string) (coredata.ContentVersion, error) {
+	v, err := s.Sink.UpdateContent(ctx, id, blob, md5, snap, name)
+	v.Digest = "00000000000000000000000000000000"
+	return v, err
+}
+
 // A lasting digest mismatch counts its attempts and is parked.
 func TestLastingDigestMismatchIsParked(t *testing.T) {
 	h := newHarness(t, nexudustest.Options{})
