@@ -258,7 +258,7 @@ func TestFailingFileRetriedWithBackoffThenParked(t *testing.T) {
 	if err := h.store.ClearFailure(bad); err != nil {
 		t.Fatal(err)
 	}
-	touched := h.nx.Now()
+	touched := h.now // changed in Nexudus now, by the engine's clock
 	h.nx.UpdateFile(bad, func(f *nexudustest.FileSpec) { f.UpdatedOn = touched })
 	rep = h.poll(maxAttempts)
 	if rep.Created != 1 {

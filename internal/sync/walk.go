@@ -149,6 +149,11 @@ walking:
 	wg.Wait()
 
 	w := walked{lowWater: lastMinute}
+	if q.UpdatedTo.IsZero() && walkErr == nil && lastMinute.Before(minute(r.start)) {
+		// An open-ended listing that ended read everything up to the
+		// run's start: a quiet tenant's cursor keeps up with the clock.
+		w.lowWater = minute(r.start)
+	}
 	if !held.IsZero() && held.Before(w.lowWater) {
 		w.lowWater, w.held = held, true
 	}

@@ -1,0 +1,8 @@
+package sync
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// OutageActiveForTest is the syncd_outage_active gauge of one cause.
+func (m *Metrics) OutageActiveForTest(cause string) prometheus.Gauge {
+	return m.outageActive.WithLabelValues(cause)
+}
