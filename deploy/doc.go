@@ -3,3 +3,5 @@
 // operators use (systemd-analyze, kubectl, promtool) and against the
 // configuration loader.
 package deploy
+
+//go:generate go run ./internal/genrule

@@ -28,6 +28,9 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &ExitError{Code: exitUsage, Err: err}
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stderr, "syncd: warning:", w)
+	}
 	fmt.Fprintf(stdout, "config %s: ok\n", path)
 	fmt.Fprintf(stdout, "  nexudus  %s (auth %s), locations: %s\n", cfg.Nexudus.BaseURL, cfg.Nexudus.Auth, locationsText(cfg.Nexudus.Businesses))
 	fmt.Fprintf(stdout, "  coredata %s, default parent: %s\n", cfg.CoreData.BaseURL, orNone(cfg.CoreData.DefaultParent))

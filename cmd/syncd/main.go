@@ -35,16 +35,6 @@ func usageError(format string, args ...any) error {
 	return &ExitError{Code: exitUsage, Err: fmt.Errorf(format, args...)}
 }
 
-const usage = `usage:
-  syncd run [-config FILE] [-once] [-backfill-from TIME] [-dry-run]
-  syncd check-config [-config FILE]
-  syncd state [-config FILE] ls [-json] | show ID | retry ID | forget ID | backup FILE | rebuild
-  syncd demo
-  syncd version
-
--config defaults to $SYNCD_CONFIG, else /etc/syncd/syncd.yaml.
-`
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -79,6 +69,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) == 0 {
 		return &ExitError{Code: exitUsage, Err: fmt.Errorf("a command is required%w", errShowUsage)}
 	}
+	if cmd := args[0]; cmd != "help" && wantsHelp(args[1:]) {
+		// A command's -h needs no configuration and exits 0.
+		return printHelp(stdout, cmd)
+	}
 	switch args[0] {
 	case "run":
 		m := NewMain(stdout, stderr)
@@ -93,12 +87,23 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return stateCommand(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintf(stdout, "syncd %s (%s)\n", version(), goVersion())
+	case "version", "--version", "-version":
+		if len(args) > 1 {
+			return usageError("version: unexpected argument %q", args[1])
+		}
+		fmt.Fprintln(stdout, readBuildInfo())
 		return nil
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+		if len(args) > 2 {
+			return usageError("help: give at most one command")
+		}
+		if len(args) == 2 && wantsHelp(args[1:]) {
+			return printHelp(stdout, "help")
+		}
+		if len(args) == 2 {
+			return printHelp(stdout, args[1])
+		}
+		return printHelp(stdout, "")
 	default:
 		return &ExitError{Code: exitUsage, Err: fmt.Errorf("unknown command %q%w", args[0], errShowUsage)}
 	}

@@ -105,6 +105,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger = newLogger(cfg.Log, m.Stderr)
 	}
 	log := m.Logger
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: " + w.String())
+	}
 	m.metrics = newMetrics()
 	cl, err := newClients(cfg, m.metrics.api, log)
 	if err != nil {
@@ -253,6 +256,14 @@ func (m *Main) runOnce(ctx context.Context) error {
 	})
 	defer stopAbort()
 
+	if !m.BackfillFrom.IsZero() && !m.DryRun {
+		// A backfill runs for long: serve its progress metrics.
+		stopServer, err := m.serve(syncd.NewHealth())
+		if err != nil {
+			return err
+		}
+		defer stopServer()
+	}
 	rep, err := m.poll(ctx, abort)
 	if rep != nil {
 		m.printReport(rep)
@@ -291,32 +302,45 @@ func (m *Main) printReport(rep *syncer.Report) {
 	fmt.Fprintln(w, rep.Summary())
 }
 
+// serve starts /metrics, /healthz and /readyz on http.listen (if set) and
+// returns the function that stops them.
+func (m *Main) serve(health *syncd.Health) (stop func(), err error) {
+	if m.Config.HTTP.Listen == "" {
+		return func() {}, nil
+	}
+	log := m.Logger
+	srv, err := syncd.Listen(m.Config.HTTP.Listen, m.metrics.registry, health)
+	if err != nil {
+		return nil, &ExitError{Code: exitUsage, Err: fmt.Errorf("http.listen: %w", err)}
+	}
+	if m.OnListen != nil {
+		m.OnListen(srv.Addr())
+	}
+	go func() {
+		if err := srv.Serve(); err != nil {
+			log.Error("http server", zap.Error(err))
+		}
+	}()
+	log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", srv.Addr()))
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
+}
+
 // runDaemon serves the operator endpoints and polls on the schedule until
 // SIGINT or SIGTERM.
 func (m *Main) runDaemon(ctx context.Context) error {
 	log := m.Logger
 	health := syncd.NewHealth()
-	if m.Config.HTTP.Listen != "" {
-		srv, err := syncd.Listen(m.Config.HTTP.Listen, m.metrics.registry, health)
-		if err != nil {
-			return &ExitError{Code: exitUsage, Err: fmt.Errorf("http.listen: %w", err)}
-		}
-		if m.OnListen != nil {
-			m.OnListen(srv.Addr())
-		}
-		go func() {
-			if err := srv.Serve(); err != nil {
-				log.Error("http server", zap.Error(err))
-			}
-		}()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", srv.Addr()))
+	stopServer, err := m.serve(health)
+	if err != nil {
+		return err
 	}
-	stopWatchdog := m.startWatchdog(ctx)
+	defer stopServer()
+	// The watchdog is pinged only while the scheduler makes progress.
+	stopWatchdog := syncd.StartWatchdog(ctx, health, log)
 	defer stopWatchdog()
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 	log.Info("syncd started", zap.String("version", version()), zap.String("schedule", m.Config.Sync.Schedule), zap.String("state", m.Config.State.Path))
@@ -327,9 +351,12 @@ func (m *Main) runDaemon(ctx context.Context) error {
 		ShutdownTimeout: m.Config.Sync.ShutdownTimeout,
 		Logger:          log,
 		Health:          health,
+		StuckAfter:      m.Config.Sync.StuckAfter,
+		Notify:          syncd.SdNotify,
 		Poll: func(stop, abort context.Context) error {
 			rep, err := m.poll(stop, abort)
 			if rep != nil {
+				health.SetDetail(rep.Summary())
 				fields := []zap.Field{zap.Int("created", rep.Created), zap.Int("updated", rep.Updated),
 					zap.Int("unchanged", rep.Unchanged), zap.Int("skipped", rep.Skipped),
 					zap.Int("failed", len(rep.Failed)), zap.Int("parked", rep.Parked), zap.Int64("bytes_uploaded", rep.BytesUploaded)}
@@ -347,35 +374,11 @@ func (m *Main) runDaemon(ctx context.Context) error {
 			return err
 		},
 	}
-	err := s.Run(ctx)
+	err = s.Run(ctx)
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
 	log.Info("syncd stopped")
 	if err != nil {
 		return &ExitError{Code: exitFailed, Err: err}
 	}
 	return nil
-}
-
-// startWatchdog pings systemd's watchdog at half its interval when the
-// unit sets WatchdogSec.
-func (m *Main) startWatchdog(ctx context.Context) func() {
-	interval, err := daemon.SdWatchdogEnabled(false)
-	if err != nil || interval == 0 {
-		return func() {}
-	}
-	t := time.NewTicker(interval / 2)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-t.C:
-				_, _ = daemon.SdNotify(false, daemon.SdNotifyWatchdog)
-			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() { t.Stop(); close(done) }
 }

@@ -35,7 +35,7 @@ func stateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return usageError("usage: syncd %s", stateUsage)
 	}
 	path := config.ResolvePath(*configPath)
-	cfg, err := config.Load(path)
+	cfg, err := loadStateConfig(path, rest[0])
 	if err != nil {
 		return &ExitError{Code: exitUsage, Err: err}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/coworkdocs/syncd/internal/config"
@@ -40,6 +41,9 @@ func newTransport() *http.Transport {
 }
 
 func newClients(cfg *config.Config, m *httpx.Metrics, log *zap.Logger) (*clients, error) {
+	if cfg.SecretsSkipped {
+		return nil, fmt.Errorf("config %s: loaded without its secrets; this command cannot talk to the APIs", cfg.Path)
+	}
 	n := cfg.Nexudus
 	nx, err := nexudus.New(nexudus.Config{
 		BaseURL: n.BaseURL, Auth: n.Auth, Username: n.Username, Password: n.Password,
@@ -100,6 +104,7 @@ type metrics struct {
 	registry *prometheus.Registry
 	api      *httpx.Metrics
 	engine   *syncer.Metrics
+	backfill *backfillMetrics
 }
 
 func newMetrics() *metrics {
@@ -108,11 +113,10 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	b := readBuildInfo()
+	promauto.With(reg).NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "syncd", Name: "build_info",
 		Help: "Build information; the value is always 1.",
-	}, []string{"version", "goversion"})
-	bi.WithLabelValues(version(), goVersion()).Set(1)
-	reg.MustRegister(bi)
-	return &metrics{registry: reg, api: httpx.NewMetrics(reg), engine: syncer.NewMetrics(reg)}
+	}, []string{"version", "revision", "goversion"}).WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
+	return &metrics{registry: reg, api: httpx.NewMetrics(reg), engine: syncer.NewMetrics(reg), backfill: newBackfillMetrics(reg)}
 }

@@ -19,6 +19,10 @@ type Config struct {
 
 	// Path is the file the configuration was read from.
 	Path string `yaml:"-"`
+	// SecretsSkipped is set when the file was loaded with
+	// LoadOptions.SkipSecrets: the secret fields are empty, and nothing
+	// that talks to an API may be built from this Config.
+	SecretsSkipped bool `yaml:"-"`
 }
 
 type Nexudus struct {
@@ -66,6 +70,10 @@ type Sync struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	BackfillWindow  time.Duration `yaml:"backfill_window"`
 	TempDir         string        `yaml:"temp_dir"`
+	// StuckAfter: a poll running longer than this, or no poll starting
+	// for this long, fails /healthz and stops the systemd watchdog pings.
+	// 0: max(10 × the schedule's interval, 1h).
+	StuckAfter time.Duration `yaml:"stuck_after"`
 }
 
 type HTTP struct {

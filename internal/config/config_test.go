@@ -120,6 +120,7 @@ func TestParseErrorsNameKeyAndFile(t *testing.T) {
 		{"max attempts", base + "sync:\n  max_attempts: 0\n", "sync.max_attempts"},
 		{"shutdown timeout", base + "sync:\n  shutdown_timeout: 0s\n", "sync.shutdown_timeout"},
 		{"backfill window", base + "sync:\n  backfill_window: 10s\n", "sync.backfill_window: must be at least 1m"},
+		{"stuck bound too short", base + "sync:\n  stuck_after: 1m\n", "sync.stuck_after: must be 0 (automatic) or at least 10m"},
 		{"listen", base + "http:\n  listen: 9464\n", "http.listen: must be host:port"},
 		{"log level", base + "log:\n  level: verbose\n", "log.level"},
 		{"log format", base + "log:\n  format: xml\n", "log.format"},

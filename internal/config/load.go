@@ -54,8 +54,24 @@ func ResolvePath(flagValue string) string {
 	return DefaultPath
 }
 
+// LoadOptions choose how much of a configuration Load resolves.
+type LoadOptions struct {
+	// SkipSecrets leaves the four secrets (nexudus username and password,
+	// coredata api_user and api_key) and their *_file forms unread and
+	// unchecked: neither their ${VAR} nor their files are resolved. It is
+	// for commands that never talk to an API (state ls, show, backup), so
+	// that they work from a shell on a host whose secrets exist only
+	// inside the service (systemd LoadCredential sets
+	// ${CREDENTIALS_DIRECTORY} for the unit alone). The Config it returns
+	// has SecretsSkipped set and its secret fields empty.
+	SkipSecrets bool
+}
+
 // Load reads, expands, decodes and validates the file at path.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opt LoadOptions) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
@@ -68,7 +84,7 @@ func Load(path string) (*Config, error) {
 	if len(raw) > maxConfigBytes {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d bytes", maxConfigBytes)}
 	}
-	return Parse(path, raw, os.LookupEnv)
+	return ParseWith(path, raw, os.LookupEnv, opt)
 }
 
 // Parse is Load over bytes already read; lookup resolves ${VAR}.
@@ -77,12 +93,20 @@ func Load(path string) (*Config, error) {
 // value from the environment is taken as it is whatever it holds (quotes,
 // "#", ": ", backslashes) and however the file quotes it.
 func Parse(path string, raw []byte, lookup func(string) (string, bool)) (*Config, error) {
+	return ParseWith(path, raw, lookup, LoadOptions{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(path string, raw []byte, lookup func(string) (string, bool), opt LoadOptions) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(raw, &root); err != nil {
 		return nil, &Error{File: path, Msg: yamlMessage(err)}
 	}
 	if err := unknownKeys(raw); err != nil {
 		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	if opt.SkipSecrets {
+		blankSecrets(&root)
 	}
 	if missing := expandNode(&root, lookup); len(missing) > 0 {
 		return nil, &Error{File: path, Msg: "environment variable not set: " + strings.Join(missing, ", ")}
@@ -95,8 +119,11 @@ func Parse(path string, raw []byte, lookup func(string) (string, bool)) (*Config
 		}
 	}
 	cfg.Path = path
-	if err := cfg.resolveSecrets(); err != nil {
-		return nil, err
+	cfg.SecretsSkipped = opt.SkipSecrets
+	if !opt.SkipSecrets {
+		if err := cfg.resolveSecrets(); err != nil {
+			return nil, err
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -126,6 +153,38 @@ func unknownKeys(raw []byte) error {
 		return nil
 	}
 	return errors.New(strings.Join(msgs, "; "))
+}
+
+// secretKeys are the keys LoadOptions.SkipSecrets leaves unresolved, by
+// section.
+var secretKeys = map[string][]string{
+	"nexudus":  {"username", "username_file", "password", "password_file"},
+	"coredata": {"api_user", "api_user_file", "api_key", "api_key_file"},
+}
+
+// blankSecrets empties the values of the secret keys in the parsed
+// document, before ${VAR} expansion, so that neither their variables nor
+// their files are looked at.
+func blankSecrets(root *yaml.Node) {
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return
+	}
+	top := root.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		keys, ok := secretKeys[top.Content[i].Value]
+		section := top.Content[i+1]
+		if !ok || section.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(section.Content); j += 2 {
+			for _, k := range keys {
+				if section.Content[j].Value == k {
+					v := section.Content[j+1]
+					*v = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "", Line: v.Line, Column: v.Column}
+				}
+			}
+		}
+	}
 }
 
 var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)

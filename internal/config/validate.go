@@ -28,8 +28,10 @@ func (c *Config) Validate() error {
 	n := &c.Nexudus
 	v.baseURL("nexudus.base_url", n.BaseURL)
 	v.check(n.Auth == "oauth2" || n.Auth == "basic", "nexudus.auth", "must be oauth2 or basic, not %q", n.Auth)
-	v.required("nexudus.username", n.Username)
-	v.required("nexudus.password", n.Password)
+	if !c.SecretsSkipped {
+		v.required("nexudus.username", n.Username)
+		v.required("nexudus.password", n.Password)
+	}
 	for i, b := range n.Businesses {
 		v.check(b > 0, fmt.Sprintf("nexudus.businesses[%d]", i), "must be a positive location id, not %d", b)
 	}
@@ -44,8 +46,10 @@ func (c *Config) Validate() error {
 
 	d := &c.CoreData
 	v.baseURL("coredata.base_url", d.BaseURL)
-	v.required("coredata.api_user", d.APIUser)
-	v.required("coredata.api_key", d.APIKey)
+	if !c.SecretsSkipped {
+		v.required("coredata.api_user", d.APIUser)
+		v.required("coredata.api_key", d.APIKey)
+	}
 	if d.DefaultParent != "" {
 		v.check(uuidPattern.MatchString(d.DefaultParent), "coredata.default_parent", "must be a CoreData uuid, not %q", d.DefaultParent)
 	}
@@ -84,6 +88,7 @@ func (c *Config) Validate() error {
 	v.check(s.Concurrency >= 1 && s.Concurrency <= 64, "sync.concurrency", "must be between 1 and 64, not %d", s.Concurrency)
 	v.check(s.MaxAttempts >= 1, "sync.max_attempts", "must be at least 1, not %d", s.MaxAttempts)
 	v.check(s.ShutdownTimeout > 0, "sync.shutdown_timeout", "must be positive, not %s", s.ShutdownTimeout)
+	v.check(s.StuckAfter == 0 || s.StuckAfter >= 10*60_000_000_000, "sync.stuck_after", "must be 0 (automatic) or at least 10m, not %s", s.StuckAfter)
 	v.check(s.BackfillWindow >= 60_000_000_000, "sync.backfill_window", "must be at least 1m (the range filter has minute resolution), not %s", s.BackfillWindow)
 
 	if c.HTTP.Listen != "" {

@@ -27,8 +27,16 @@ type Scheduler struct {
 	ShutdownTimeout time.Duration
 	Poll            PollFunc
 	Logger          *zap.Logger
-	// Health is told the result of every poll.
+	// Health is told the start and the result of every poll.
 	Health *Health
+	// StuckAfter bounds a poll's run and the gap between polls before
+	// Health calls the scheduler stuck; 0: DefaultStuckAfter(Schedule).
+	StuckAfter time.Duration
+	// Notify, when set, is sent STATUS= with Health's status at the start
+	// and the end of every poll (systemctl status shows it).
+	Notify NotifyFunc
+	// Now is the clock used for the default stuck bound; nil: time.Now.
+	Now func() time.Time
 }
 
 // Run blocks until ctx is done, then stops within ShutdownTimeout: the
@@ -41,6 +49,24 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	log := s.Logger
 	if log == nil {
 		log = zap.NewNop()
+	}
+	if s.Health != nil {
+		bound := s.StuckAfter
+		if bound <= 0 {
+			now := time.Now
+			if s.Now != nil {
+				now = s.Now
+			}
+			bound = DefaultStuckAfter(sched, now())
+		}
+		s.Health.setStuckAfter(bound)
+	}
+	status := func() {
+		if s.Notify != nil && s.Health != nil {
+			if err := s.Notify("STATUS=" + s.Health.Status()); err != nil {
+				log.Debug("status", zap.Error(err))
+			}
+		}
 	}
 	abortCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
 	defer abort()
@@ -80,7 +106,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if s.Health != nil {
 				s.Health.observe(err)
 			}
+			status()
 		}()
+		if s.Health != nil {
+			s.Health.begin()
+		}
+		status()
 		err = s.Poll(ctx, abortCtx)
 	}
 	scheduled := func() {

@@ -1,0 +1,57 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Warning is a value that loads but is almost certainly not what the
+// operator meant, such as a placeholder copied from a shipped example.
+// check-config prints warnings and `syncd run` logs them; neither refuses
+// the file, because the simulators and tests use the same shapes.
+type Warning struct {
+	File, Key, Msg string
+}
+
+func (w Warning) String() string {
+	return fmt.Sprintf("config %s: %s: %s", w.File, w.Key, w.Msg)
+}
+
+// PlaceholderHost is the CoreData tenant host of the shipped examples
+// (configs/, deploy/): it is nobody's tenant.
+const PlaceholderHost = "tenant.coredata.is"
+
+// PlaceholderParents are the CoreData parent uuids of the shipped examples;
+// a real tenant's folders have other ids.
+var PlaceholderParents = map[string]bool{
+	"313ae0be-71cf-11ee-b1e9-ebd554949e29": true,
+	"00000000-0000-0000-0000-000000000000": true,
+}
+
+// Warnings lists the example placeholders still in the configuration,
+// each naming its key.
+func (c *Config) Warnings() []Warning {
+	var ws []Warning
+	warn := func(key, format string, args ...any) {
+		ws = append(ws, Warning{File: c.Path, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if u, err := url.Parse(c.CoreData.BaseURL); err == nil && strings.EqualFold(u.Hostname(), PlaceholderHost) {
+		warn("coredata.base_url", "%s is the example's placeholder tenant; set your CoreData tenant's URL", c.CoreData.BaseURL)
+	}
+	if PlaceholderParents[strings.ToLower(c.CoreData.DefaultParent)] {
+		warn("coredata.default_parent", "%s is the example's placeholder uuid; set the uuid of a folder or project in your tenant", c.CoreData.DefaultParent)
+	}
+	ids := make([]int64, 0, len(c.CoreData.Parents))
+	for id := range c.CoreData.Parents {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		if p := c.CoreData.Parents[id]; PlaceholderParents[strings.ToLower(p)] {
+			warn(fmt.Sprintf("coredata.parents.%d", id), "%s is the example's placeholder uuid; set the uuid of a folder or project in your tenant", p)
+		}
+	}
+	return ws
+}
