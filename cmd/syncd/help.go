@@ -41,7 +41,9 @@ the shipped examples. Exit 0 when it loads, 2 otherwise.
   ls [-json]     every file syncd knows: status, CoreData id, md5, attempts, last error
   show ID        one file's whole entry, as JSON
   backup FILE    a consistent copy of the state file
-  retry ID       clear a file's backoff and parking; the next poll tries it again
+  retry ID...    clear these files' backoff and parking; the next poll tries them again
+  retry -parked  the same for every parked file
+  retry -all     the same for every failing or parked file
   forget ID      drop what syncd knows of a file (nothing is deleted in CoreData)
   rebuild        restore the mappings from CoreData's nexudus-file-<Id> tags
 
