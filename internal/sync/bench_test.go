@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func BenchmarkMirrorNewFiles(b *testing.B) {
 		nx := nexudustest.New(nexudustest.Options{})
 		cd := coredatatest.New(coredatatest.Options{})
 		for j := 0; j < files; j++ {
-			nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: "c", FileName: "c.pdf", Data: []byte{byte(j), byte(j >> 8)}, Signed: true})
+			nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: fmt.Sprint("contract ", j), FileName: "c.pdf", Data: []byte{byte(j), byte(j >> 8)}, Signed: true})
 		}
 		src, _ := nexudus.New(nexudus.Config{BaseURL: nx.URL, Username: nx.Username(), Password: nx.Password(),
 			RequestsPerMinute: -1, RequestsPerHour: -1}, nx.Client(), nil, nil)
@@ -68,7 +69,9 @@ func BenchmarkMirrorNewFiles(b *testing.B) {
 	b.ReportMetric(cdPerFile, "coredata-req/file")
 	b.ReportMetric(idleNexudus, "idle-nexudus-req")
 	b.ReportMetric(idleCoreData, "idle-coredata-req")
-	if nxPerFile > 1.05 || cdPerFile != 4 {
+	// CoreData: the lookup before the create (guarantee 1), blob URL, PUT,
+	// create, verify.
+	if nxPerFile > 1.05 || cdPerFile > 5 {
 		b.Errorf("over the request budget: %.3f Nexudus and %.2f CoreData requests per new file", nxPerFile, cdPerFile)
 	}
 }
