@@ -51,18 +51,10 @@ func TestExactlyOneFileWhateverStateFile(t *testing.T) {
 			h.open()
 		}, 0},
 		{"lost state file", func(h *harness) {
-			h.store.Close()
-			if err := os.Remove(h.path); err != nil {
-				h.t.Fatal(err)
-			}
-			h.open()
+			h.loseState()
 		}, 0},
 		{"new state file and a renamed record", func(h *harness) {
-			h.store.Close()
-			if err := os.Remove(h.path); err != nil {
-				h.t.Fatal(err)
-			}
-			h.open()
+			h.loseState()
 			// The title the file was made with no longer matches: only
 			// the adoption of every tagged file of a new state file finds it.
 			a := h.nx.Files()[0].ID
@@ -103,6 +95,16 @@ func TestExactlyOneFileWhateverStateFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loseState deletes the state file, as a new volume or a reinstalled host
+// would, and opens a new one in its place.
+func (h *harness) loseState() {
+	h.store.Close()
+	if err := os.Remove(h.path); err != nil {
+		h.t.Fatal(err)
+	}
+	h.open()
 }
 
 func copyFile(t *testing.T, from, to string) {
