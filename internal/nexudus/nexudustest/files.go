@@ -136,7 +136,10 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		total int
 	)
 	if p.order == "UpdatedOn" && p.dir == 1 {
-		page, total = s.listByUpdated(ranges, keep, p)
+		// syncd's own query: signed files from a minute on, nothing else.
+		signedFrom := signed != nil && *signed && len(ids) == 0 && name == "" &&
+			len(ranges) == 1 && ranges[0].field == "UpdatedOn" && ranges[0].from
+		page, total = s.listByUpdated(ranges, keep, signedFrom, p)
 	} else {
 		var hits []*FileSpec
 		for _, f := range s.files {
@@ -159,24 +162,53 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 // it starts at the from_ bound of UpdatedOn in the kept index instead of
 // sorting every file on every page. Same answers as sorting. Callers hold
 // s.mu.
-func (s *Server) listByUpdated(ranges []rangeFilter, keep func(*FileSpec) bool, p paging) ([]*FileSpec, int) {
+//
+// With signedFrom (the filters are Signed=true and an UpdatedOn from-bound,
+// nothing else), the total comes from a count kept with the index, so that
+// a page costs its own records rather than every record after it.
+func (s *Server) listByUpdated(ranges []rangeFilter, keep func(*FileSpec) bool, signedFrom bool, p paging) ([]*FileSpec, int) {
 	if s.byUpdated == nil {
 		s.byUpdated = make([]*FileSpec, 0, len(s.files))
 		for _, f := range s.files {
 			s.byUpdated = append(s.byUpdated, f)
 		}
 		sortFiles(s.byUpdated, "UpdatedOn", 1)
+		s.signedAfter = make([]int, len(s.byUpdated)+1)
+		for i := len(s.byUpdated) - 1; i >= 0; i-- {
+			s.signedAfter[i] = s.signedAfter[i+1]
+			if s.byUpdated[i].Signed {
+				s.signedAfter[i]++
+			}
+		}
 	}
-	all := s.byUpdated
+	lo := 0
 	for _, rf := range ranges {
 		if rf.field == "UpdatedOn" && rf.from {
-			at := rf.at
-			all = all[sort.Search(len(all), func(i int) bool { return !all[i].UpdatedOn.Before(at) }):]
+			at, all := rf.at, s.byUpdated
+			lo = sort.Search(len(all), func(i int) bool { return !all[i].UpdatedOn.Before(at) })
 			break
 		}
 	}
+	all := s.byUpdated[lo:]
 	start := (p.page - 1) * p.size
 	var page []*FileSpec
+	if signedFrom {
+		skipped := 0
+		for _, f := range all {
+			if len(page) == p.size {
+				break
+			}
+			if !f.Signed {
+				continue
+			}
+			if skipped < start {
+				skipped++
+				continue
+			}
+			page = append(page, f)
+		}
+		return page, s.signedAfter[lo]
+	}
 	total := 0
 	for _, f := range all {
 		if !keep(f) {

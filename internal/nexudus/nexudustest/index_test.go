@@ -23,7 +23,7 @@ func TestUpdatedOnIndexAnswersAsSorting(t *testing.T) {
 	want := func(from, to time.Time) []float64 {
 		var fs []FileSpec
 		for _, f := range s.Files() {
-			if f.Signed && !f.UpdatedOn.Before(from) && f.UpdatedOn.Before(to.Add(time.Minute)) {
+			if f.Signed && !f.UpdatedOn.Before(from) && (to.IsZero() || f.UpdatedOn.Before(to.Add(time.Minute))) {
 				fs = append(fs, f)
 			}
 		}
@@ -45,15 +45,25 @@ func TestUpdatedOnIndexAnswersAsSorting(t *testing.T) {
 			{t0.Add(-time.Hour), t0.Add(time.Hour)},
 			{t0.Add(10 * time.Minute), t0.Add(20 * time.Minute)},
 			{t0.Add(39 * time.Minute), t0.Add(39 * time.Minute)},
+			{t0.Add(-time.Hour), time.Time{}}, // syncd's query: signed, from a minute on
+			{t0.Add(25 * time.Minute), time.Time{}},
 		} {
 			var got []float64
 			for page := 1; page < 100; page++ {
-				ids := listIDs(t, s, tok, url.Values{
+				q := url.Values{
 					"orderBy": {"UpdatedOn"}, "dir": {"1"}, "size": {"7"}, "page": {itoa(int64(page))},
 					"CoworkerDataFile_Signed":         {"true"},
 					"from_CoworkerDataFile_UpdatedOn": {tc.from.Format("2006-01-02T15:04")},
-					"to_CoworkerDataFile_UpdatedOn":   {tc.to.Format("2006-01-02T15:04")},
-				})
+				}
+				if !tc.to.IsZero() {
+					q.Set("to_CoworkerDataFile_UpdatedOn", tc.to.Format("2006-01-02T15:04"))
+				}
+				var env envelope
+				decode(t, get(t, s, "/api/spaces/coworkerdatafiles?"+q.Encode(), tok), 200, &env)
+				if w := len(want(tc.from, tc.to)); env.TotalItems != w {
+					t.Fatalf("%s: TotalItems %d, want %d", name, env.TotalItems, w)
+				}
+				ids := listIDs(t, s, tok, q)
 				if len(ids) == 0 {
 					break
 				}

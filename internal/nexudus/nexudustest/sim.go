@@ -116,16 +116,18 @@ type Server struct {
 	// demand and dropped by every change, so that listing a large tenant
 	// by UpdatedOn does not sort it on every page.
 	byUpdated []*FileSpec
-	audits    map[int64]*AuditSpec
-	blobs     map[string]blob
-	tokens    map[string]time.Time // access token -> expiry (sim clock)
-	renew     map[string]bool      // live refresh tokens
-	issued    []string             // every token ever issued, for Secrets
-	grants    map[string]int
-	counts    map[Route]int
-	log       []Request
-	faults    []*faultRule
-	window    []time.Time // accepted requests, for rate throttling
+	// signedAfter[i] counts the signed files in byUpdated[i:].
+	signedAfter []int
+	audits      map[int64]*AuditSpec
+	blobs       map[string]blob
+	tokens      map[string]time.Time // access token -> expiry (sim clock)
+	renew       map[string]bool      // live refresh tokens
+	issued      []string             // every token ever issued, for Secrets
+	grants      map[string]int
+	counts      map[Route]int
+	log         []Request
+	faults      []*faultRule
+	window      []time.Time // accepted requests, for rate throttling
 	// throttleNext and throttleAfter implement ThrottleNext.
 	throttleNext  int
 	throttleAfter time.Duration
