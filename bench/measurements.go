@@ -34,7 +34,10 @@ var measurements = []measurement{
 		if err != nil {
 			return nil, err
 		}
-		rows := []row{r.row()}
+		if r.Bare, r.BareReqs, err = measureBare(ctx, h.subdir("wall-bare"), sz.wallFiles, sz.latency); err != nil {
+			return nil, err
+		}
+		rows := r.rows()
 		if sz.wallRatedFiles > 0 {
 			r, err := measureWall(ctx, h, "wall-rated", sz.wallRatedFiles, nexudus.DefaultRequestsPerMinute, sz.latency)
 			if err != nil {
