@@ -93,8 +93,8 @@ func (r *backfillResult) rows() []row {
 	nxPerFile := float64(r.Reqs.nexudus()) / float64(r.Files)
 	return []row{
 		{
-			Figure: fmt.Sprintf("Backfill throughput at %d/min and %s/h: %s files over %.0f days, %s windows; %.2f h on the simulated clock (%s real)",
-				r.RPM, thousands(int64(r.RPH)), thousands(int64(r.Files)), r.Span.Hours()/24, r.WindowSize, hours, r.Real.Round(time.Second)),
+			Figure: fmt.Sprintf("Backfill throughput at %d/min and %s/h: %s files over %.0f days, %.0f-day windows; %.2f h on the simulated clock (%s real)",
+				r.RPM, thousands(int64(r.RPH)), thousands(int64(r.Files)), r.Span.Hours()/24, r.WindowSize.Hours()/24, hours, r.Real.Round(time.Second)),
 			Value: fmt.Sprintf("%s files/h", thousands(int64(rate))),
 			Bound: fmt.Sprintf("%s files/h (the budget's requests in that time, bursts included, / (1 + 1/page_size)); %s/h steady",
 				thousands(int64(bound)), thousands(int64(steady))),

@@ -75,7 +75,7 @@ func run(ctx context.Context, out, log io.Writer, sz sizes, names []string, keep
 		defer os.RemoveAll(dir)
 	}
 	h := &harness{dir: dir, sz: sz, log: log}
-	start := time.Now()
+	start, load0 := time.Now(), loadavg()
 	var rows []row
 	for _, m := range measurements {
 		if len(names) > 0 && !contains(names, m.name) {
@@ -91,7 +91,7 @@ func run(ctx context.Context, out, log io.Writer, sz sizes, names []string, keep
 		rows = append(rows, rs...)
 	}
 	fmt.Fprintf(out, "Command: `go run ./bench%s` (%s sizes), %s in all.\n\n", flagsOf(sz, names), sz.name, time.Since(start).Round(time.Second))
-	fmt.Fprintf(out, "Machine: %s.\n\n", machine())
+	fmt.Fprintf(out, "Machine: %s; load average %s at the start, %s at the end (other work on the machine shows here: timings suffer, counts do not).\n\n", machine(), load0, loadavg())
 	writeTable(out, rows)
 	misses := 0
 	for _, r := range rows {
@@ -135,6 +135,18 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%s, %d cores (nproc), %s %s/%s", model, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// loadavg is the 1-minute load average.
+func loadavg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(raw)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 // harness is what every measurement shares.
