@@ -1,13 +1,10 @@
-package bench
+package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,97 +15,25 @@ import (
 )
 
 // buildSyncd builds the binary once per benchmark run.
-func buildSyncd(b *testing.B) string { return testbin.Build(b) }
+func buildSyncd(tb testing.TB) string { return testbin.Build(tb) }
 
-func writeConfig(b *testing.B, nx *nexudustest.Server, cd *coredatatest.Server, rpm, concurrency int) string {
+// runOnce runs `syncd run -once` with a config for the simulators (rpm 0:
+// no client-side limit) and returns its wall time and peak RSS.
+func runOnce(b *testing.B, bin string, nx *nexudustest.Server, cd *coredatatest.Server, rpm, concurrency int) (time.Duration, int64) {
 	b.Helper()
-	dir := b.TempDir()
-	p := filepath.Join(dir, "syncd.yaml")
-	cfg := fmt.Sprintf(`nexudus:
-  base_url: %s
-  username: %s
-  password: %s
-  requests_per_minute: %d
-  requests_per_hour: 0
-coredata:
-  base_url: %s
-  api_user: %s
-  api_key: %s
-  default_parent: 313ae0be-71cf-11ee-b1e9-ebd554949e29
-state:
-  path: %s
-sync:
-  concurrency: %d
-  temp_dir: %s
-http:
-  listen: ""
-log:
-  level: warn
-`, nx.URL, nx.Username(), nx.Password(), rpm, cd.URL(), cd.APIUser(), cd.APIKey(), filepath.Join(dir, "state.db"), concurrency, dir)
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+	c := daemonConfig{rpm: rpm, rph: -1, concurrency: concurrency}
+	if rpm == 0 {
+		c.rpm = -1
+	}
+	config, err := writeConfig(b.TempDir(), nx, cd, c)
+	if err != nil {
 		b.Fatal(err)
 	}
-	return p
-}
-
-// runOnce runs `syncd run -once` and returns its wall time and peak RSS.
-//
-// The peak is read from /proc/<pid>/status (VmHWM) while the process runs:
-// rusage's maxrss of a child counts the parent's memory at fork, which
-// here is a simulator holding a gigabyte of files.
-func runOnce(b *testing.B, bin, config string) (time.Duration, int64) {
-	b.Helper()
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "run", "-once", "-config", config)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	res, err := runProcess(context.Background(), bin, "run", "-once", "-config", config)
+	if err != nil {
 		b.Fatal(err)
 	}
-	done := make(chan struct{})
-	peak := make(chan int64, 1)
-	go func() {
-		var hwm int64
-		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if v, ok := readHWM(status); ok && v > hwm {
-				hwm = v
-			}
-			select {
-			case <-done:
-				peak <- hwm
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	err := cmd.Wait()
-	wall := time.Since(start)
-	close(done)
-	hwm := <-peak
-	if err != nil {
-		b.Fatalf("syncd run -once: %v\n%s", err, out.String())
-	}
-	return wall, hwm
-}
-
-// readHWM reads VmHWM (peak resident set) in bytes.
-func readHWM(path string) (int64, bool) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb int64
-			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err == nil {
-				return kb * 1024, true
-			}
-		}
-	}
-	return 0, false
+	return res.Wall, res.PeakRSS
 }
 
 // BenchmarkPeakRSS100x10MB mirrors 100 files of 10 MB at concurrency 4;
@@ -124,9 +49,8 @@ func BenchmarkPeakRSS100x10MB(b *testing.B) {
 			data := bytes.Repeat([]byte{byte(j)}, 10<<20)
 			nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: fmt.Sprint("big ", j), FileName: "big.pdf", Data: data, Signed: true})
 		}
-		config := writeConfig(b, nx, cd, 0, 4)
 		b.StartTimer()
-		_, rss := runOnce(b, bin, config)
+		_, rss := runOnce(b, bin, nx, cd, 0, 4)
 		b.StopTimer()
 		if n := len(cd.Files()); n != 100 {
 			b.Fatalf("mirrored %d files", n)
@@ -166,9 +90,8 @@ func BenchmarkWallTimeVsBound(b *testing.B) {
 				for j := 0; j < n; j++ {
 					nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: fmt.Sprint("c", j), FileName: "c.pdf", Data: []byte(fmt.Sprint("contract ", j)), Signed: true})
 				}
-				config := writeConfig(b, nx, cd, rpm, concurrency)
 				b.StartTimer()
-				wall, _ := runOnce(b, bin, config)
+				wall, _ := runOnce(b, bin, nx, cd, rpm, concurrency)
 				b.StopTimer()
 				all := 0
 				for _, c := range nx.Counts() {

@@ -35,9 +35,11 @@ func (c *Client) GetFile(ctx context.Context, id string) (*File, error) {
 	return f, nil
 }
 
-// listPageSize is the limit ListFiles asks for: fewer round trips than the
-// default 20, far below Tastypie's usual cap of 1000.
-const listPageSize = 100
+// listPageSize is the limit ListFiles asks for: Tastypie's usual cap
+// (max_limit), so that `state rebuild` of 100,000 files takes 100 requests
+// rather than 1,000 (at the default 20, 5,000). A server with a lower cap
+// answers fewer objects and a meta.next, which ListFiles follows.
+const listPageSize = 1000
 
 // maxListPages stops a server whose paging never ends.
 const maxListPages = 10000

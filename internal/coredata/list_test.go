@@ -14,8 +14,8 @@ import (
 
 func TestListFilesPagesThroughSimulator(t *testing.T) {
 	e := newEnv(t, coredatatest.Options{}, nil)
-	for i := 0; i < 250; i++ {
-		e.sim.AddFile(coredatatest.NewFile{Parent: "p1", Title: "T" + strconv.Itoa(i%5), Filename: "f.pdf", Tags: []string{"nexudus-file-" + strconv.Itoa(i)}})
+	for i := 0; i < 2500; i++ {
+		e.sim.AddFile(coredatatest.NewFile{Parent: "p1", Title: "T" + strconv.Itoa(i%50), Filename: "f.pdf", Tags: []string{"nexudus-file-" + strconv.Itoa(i)}})
 	}
 	e.sim.AddFile(coredatatest.NewFile{Parent: "p2", Title: "T0", Filename: "f.pdf"})
 	ctx := context.Background()
@@ -24,7 +24,7 @@ func TestListFilesPagesThroughSimulator(t *testing.T) {
 		parent, title string
 		want, pages   int
 	}{
-		{"p1", "", 250, 3},
+		{"p1", "", 2500, 3},
 		{"p1", "T0", 50, 1},
 		{"p2", "T0", 1, 1},
 		{"p1", "T", 0, 1}, // exact title, not a prefix
@@ -48,7 +48,7 @@ func TestListFilesPagesThroughSimulator(t *testing.T) {
 				seen[f.ID] = true
 			}
 			for _, r := range e.sim.Requests() {
-				if r.Query["parent"][0] != tt.parent || r.Query["limit"][0] != "100" || (tt.title != "" && r.Query["title"][0] != tt.title) {
+				if r.Query["parent"][0] != tt.parent || r.Query["limit"][0] != "1000" || (tt.title != "" && r.Query["title"][0] != tt.title) {
 					t.Fatalf("query %v", r.Query)
 				}
 			}
@@ -118,7 +118,7 @@ func TestListFilesPaging(t *testing.T) {
 		{
 			name: "next repeating a page",
 			pages: func(string) string {
-				return `{"meta":{"next":"/api/v2/files/?limit=100&offset=0&parent=p"},"objects":[]}`
+				return `{"meta":{"next":"/api/v2/files/?limit=1000&offset=0&parent=p"},"objects":[]}`
 			},
 			wantText: "repeats", requests: 1,
 		},

@@ -55,6 +55,19 @@ type Config struct {
 	// requests; negative disables retries.
 	MaxRetries int
 	Backoff    httpx.Backoff
+	// Clock, when set, is the time the rate limiters, token expiry and
+	// Retry-After waits run on instead of the real clock. Benchmarks pass
+	// a simulated one to run hours of rate-limited traffic in seconds;
+	// the daemon leaves it nil.
+	Clock Clock
+}
+
+// Clock is a source of time that can wait.
+type Clock interface {
+	Now() time.Time
+	// SleepUntil returns once Now() has reached t, or ctx's error if ctx
+	// is done first.
+	SleepUntil(ctx context.Context, t time.Time) error
 }
 
 // Client talks to one Nexudus tenant. It is safe for concurrent use.
@@ -80,9 +93,13 @@ type Client struct {
 	pauseUntil time.Time
 	held       []string // recent tokens, scrubbed from error messages
 
-	// now and sleep are the clock; tests replace them to check waits exactly.
+	// now and sleep are the clock; tests replace them to check waits
+	// exactly. clock is Config.Clock: with it, waits are given as the
+	// instant to wake at, so that concurrent waiters on a simulated clock
+	// do not add up their delays.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
+	clock Clock
 }
 
 // New checks cfg and returns a Client that sends its requests through hc
@@ -111,6 +128,13 @@ func New(cfg Config, hc *http.Client, m *httpx.Metrics, log *zap.Logger) (*Clien
 		tokenSem:  make(chan struct{}, 1),
 		now:       time.Now,
 		sleep:     httpx.Sleep,
+	}
+	if cfg.Clock != nil {
+		c.clock = cfg.Clock
+		c.now = cfg.Clock.Now
+		c.sleep = func(ctx context.Context, d time.Duration) error {
+			return cfg.Clock.SleepUntil(ctx, cfg.Clock.Now().Add(d))
+		}
 	}
 	c.oauth = oauth2.Config{Endpoint: oauth2.Endpoint{
 		TokenURL:  c.endpoint("/api/token", nil),
@@ -224,7 +248,7 @@ func (c *Client) waitLimiters(ctx context.Context) error {
 	rh := c.perHour.ReserveN(now, 1)
 	d := max(rm.DelayFrom(now), rh.DelayFrom(now))
 	if d > 0 {
-		if err := c.sleep(ctx, d); err != nil {
+		if err := c.wait(ctx, now, d); err != nil {
 			rm.CancelAt(now)
 			rh.CancelAt(now)
 			return err
@@ -241,13 +265,23 @@ func (c *Client) waitPause(ctx context.Context) error {
 		c.mu.Lock()
 		until := c.pauseUntil
 		c.mu.Unlock()
-		pause := until.Sub(c.now())
+		now := c.now()
+		pause := until.Sub(now)
 		if pause <= 0 || !until.After(waited) {
 			return nil
 		}
-		if err := c.sleep(ctx, pause); err != nil {
+		if err := c.wait(ctx, now, pause); err != nil {
 			return err
 		}
 		waited = until
 	}
+}
+
+// wait waits d counted from now: until now+d on an injected Clock (other
+// waiters may have moved it since now was read), else c.sleep(ctx, d).
+func (c *Client) wait(ctx context.Context, now time.Time, d time.Duration) error {
+	if c.clock != nil {
+		return c.clock.SleepUntil(ctx, now.Add(d))
+	}
+	return c.sleep(ctx, d)
 }

@@ -3,6 +3,7 @@ package nexudus
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -14,6 +15,15 @@ import (
 func FuzzDecodeListPage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := decodeListPage(200, "application/json", body)
+		// The one-pass decode and the record-by-record one give the same
+		// page, or the same error.
+		slow, slowErr := decodeListPageByRecord(200, "application/json", body)
+		if (err == nil) != (slowErr == nil) || (err != nil && err.Error() != slowErr.Error()) {
+			t.Fatalf("one pass: %v; by record: %v", err, slowErr)
+		}
+		if err == nil && !samePage(p, slow) {
+			t.Fatalf("one pass and by record differ:\n%+v\n%+v", p, slow)
+		}
 		if err != nil {
 			if p != nil {
 				t.Fatal("page and error")
@@ -42,6 +52,21 @@ func FuzzDecodeListPage(f *testing.F) {
 			t.Fatalf("round trip\n%s\n%s", b1, b2)
 		}
 	})
+}
+
+// samePage compares two decoded pages, errors of bad records by text.
+func samePage(a, b *Page) bool {
+	if len(a.Bad) != len(b.Bad) {
+		return false
+	}
+	for i := range a.Bad {
+		if a.Bad[i].ID != b.Bad[i].ID || a.Bad[i].Err.Error() != b.Bad[i].Err.Error() {
+			return false
+		}
+	}
+	x, y := *a, *b
+	x.Bad, y.Bad = nil, nil
+	return reflect.DeepEqual(x, y)
 }
 
 func FuzzParseTime(f *testing.F) {

@@ -2,6 +2,7 @@ package nexudus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -272,5 +273,67 @@ func TestDecodeListPageKeepsGoodRecordsBesideABadOne(t *testing.T) {
 	}
 	if p.Bad[1].ID != 0 {
 		t.Fatalf("bad record without a readable Id: %+v", p.Bad[1])
+	}
+}
+
+// TestOnePassDecodeFallsBackPerRecord: a page whose records all decode is
+// read in one pass; one unreadable record sends the page to the
+// record-by-record decode, which still reads the others and names it.
+func TestOnePassDecodeFallsBackPerRecord(t *testing.T) {
+	good := `{"Id":1,"Signed":true,"UpdatedOn":"2025-01-15T10:30:45Z","Name":"a"}`
+	unsigned := `{"Id":2,"Signed":false,"UpdatedOn":"2025-01-15T10:30:46Z"}`
+	bad := `{"Id":3,"Signed":true,"UpdatedOn":"not a time"}`
+	for _, tc := range []struct {
+		name            string
+		records         string
+		signed, unsignd int
+		bad             []int64
+	}{
+		{"all readable", good + "," + unsigned + ",null", 1, 2, nil},
+		{"one unreadable", good + "," + bad + "," + unsigned, 1, 1, []int64{3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(`{"Records":[` + tc.records + `],"CurrentPage":1,"PageSize":25,"TotalItems":3,"TotalPages":1}`)
+			p, err := decodeListPage(200, "application/json", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bads []int64
+			for _, b := range p.Bad {
+				bads = append(bads, b.ID)
+			}
+			if len(p.Records) != tc.signed || p.Unsigned != tc.unsignd || fmt.Sprint(bads) != fmt.Sprint(tc.bad) ||
+				p.Records[0].ID != 1 || !p.Records[0].UpdatedOn.Equal(time.Date(2025, 1, 15, 10, 30, 45, 0, time.UTC)) {
+				t.Fatalf("page %+v", p)
+			}
+			slow, err := decodeListPageByRecord(200, "application/json", body)
+			if err != nil || !samePage(p, slow) {
+				t.Fatalf("record by record: %v\n%+v\n%+v", err, p, slow)
+			}
+		})
+	}
+}
+
+// TestTimeFastPathReadsAsTheDecoder: times without escapes are read
+// without a second JSON decode, and anything else goes through it, with
+// the same results.
+func TestTimeFastPathReadsAsTheDecoder(t *testing.T) {
+	for _, in := range []string{`"2025-01-15T10:30:45Z"`, `"2025-01-15T10:30:45.1234567Z"`, `"2025-01-15T10:30:45\u002B01:00"`,
+		`"2025-01-15T10:30:45+01:00"`, `""`, `null`, `"  "`, `12`, `"2025-01-15T10:30:45Z\"`, "\"2025-01-15\x01\"", `"é"`} {
+		var fast Time
+		fastErr := fast.UnmarshalJSON([]byte(in))
+		var s string
+		var want time.Time
+		var wantErr error
+		if err := json.Unmarshal([]byte(in), &s); err != nil {
+			if in != "null" {
+				wantErr = err
+			}
+		} else if strings.TrimSpace(s) != "" {
+			want, wantErr = ParseTime(s)
+		}
+		if (fastErr == nil) != (wantErr == nil) || !fast.Equal(want) {
+			t.Errorf("%s: got %v, %v; want %v, %v", in, fast.Time, fastErr, want, wantErr)
+		}
 	}
 }

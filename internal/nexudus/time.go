@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coworkdocs/syncd/internal/httpx"
 )
@@ -98,9 +99,11 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		t.Time = time.Time{}
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("nexudus: time is not a string: %s", truncate(string(b), 40))
+	s, ok := plainString(b)
+	if !ok {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("nexudus: time is not a string: %s", truncate(string(b), 40))
+		}
 	}
 	if strings.TrimSpace(s) == "" {
 		t.Time = time.Time{}
@@ -112,6 +115,23 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	}
 	t.Time = parsed
 	return nil
+}
+
+// plainString reads a JSON string that needs no unescaping (the form of
+// every time Nexudus sends) without a second run of the JSON decoder;
+// ok is false for anything else, which json.Unmarshal then reads.
+func plainString(b []byte) (string, bool) {
+	n := len(b)
+	if n < 2 || b[0] != '"' || b[n-1] != '"' {
+		return "", false
+	}
+	inner := b[1 : n-1]
+	for _, c := range inner {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return "", false
+		}
+	}
+	return string(inner), true
 }
 
 // MarshalJSON writes RFC 3339 with nanoseconds in UTC, which ParseTime reads

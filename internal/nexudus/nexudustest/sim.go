@@ -92,6 +92,10 @@ type Options struct {
 
 	// Now is the base clock (default time.Now); see SetNow and Advance.
 	Now func() time.Time
+	// RequestLogLimit keeps only the newest n entries of the request log
+	// (Requests, ListQueries); 0 keeps them all. Counters are exact
+	// either way. Benchmarks sending a million requests set it.
+	RequestLogLimit int
 }
 
 // Server is a running simulator.
@@ -108,16 +112,22 @@ type Server struct {
 	clock  clock
 	nextID int64
 	files  map[int64]*FileSpec
-	audits map[int64]*AuditSpec
-	blobs  map[string]blob
-	tokens map[string]time.Time // access token -> expiry (sim clock)
-	renew  map[string]bool      // live refresh tokens
-	issued []string             // every token ever issued, for Secrets
-	grants map[string]int
-	counts map[Route]int
-	log    []Request
-	faults []*faultRule
-	window []time.Time // accepted requests, for rate throttling
+	// byUpdated is files in list order (UpdatedOn, then Id), built on
+	// demand and dropped by every change, so that listing a large tenant
+	// by UpdatedOn does not sort it on every page.
+	byUpdated []*FileSpec
+	// signedAfter[i] counts the signed files in byUpdated[i:].
+	signedAfter []int
+	audits      map[int64]*AuditSpec
+	blobs       map[string]blob
+	tokens      map[string]time.Time // access token -> expiry (sim clock)
+	renew       map[string]bool      // live refresh tokens
+	issued      []string             // every token ever issued, for Secrets
+	grants      map[string]int
+	counts      map[Route]int
+	log         []Request
+	faults      []*faultRule
+	window      []time.Time // accepted requests, for rate throttling
 	// throttleNext and throttleAfter implement ThrottleNext.
 	throttleNext  int
 	throttleAfter time.Duration
@@ -216,6 +226,9 @@ func (s *Server) wrap(route Route, h http.HandlerFunc) http.Handler {
 		s.mu.Lock()
 		now := s.clock.now()
 		s.counts[route]++
+		if lim := s.opts.RequestLogLimit; lim > 0 && len(s.log) >= lim {
+			s.log = append(s.log[:0], s.log[len(s.log)-lim+1:]...)
+		}
 		s.log = append(s.log, Request{
 			Route: route, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
 			AuthScheme: authScheme(r), At: now,

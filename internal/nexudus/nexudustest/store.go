@@ -74,6 +74,7 @@ func (s *Server) addFileLocked(spec FileSpec) int64 {
 	f.Data = append([]byte(nil), f.Data...)
 	f.SignedData = append([]byte(nil), f.SignedData...)
 	s.files[f.ID] = &f
+	s.byUpdated = nil
 	return f.ID
 }
 
@@ -115,6 +116,7 @@ func (s *Server) UpdateFile(id int64, fn func(*FileSpec)) bool {
 	if f.UpdatedOn.Equal(before) {
 		f.UpdatedOn = s.clock.now()
 	}
+	s.byUpdated = nil
 	return true
 }
 
@@ -145,6 +147,7 @@ func (s *Server) Delete(id int64) bool {
 	defer s.mu.Unlock()
 	_, ok := s.files[id]
 	delete(s.files, id)
+	s.byUpdated = nil
 	return ok
 }
 

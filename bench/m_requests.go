@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
+	"github.com/coworkdocs/syncd/internal/nexudus"
+	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
+)
+
+// requestsResult is what the request counts of a first poll, an idle poll
+// and a poll of updated files came to.
+type requestsResult struct {
+	NewFiles        int
+	NexudusNew      reqs // first poll: every file new
+	IdleRecords     int  // records in the idle poll's lookback window
+	Idle            reqs
+	Updated         int
+	UpdatedPoll     reqs
+	UpdatedVersions int // CoreData versions of an updated file after the poll
+}
+
+// measureRequests mirrors n new contracts (spread over the last 23 hours,
+// so the first poll's 24-hour lookback holds them all) with one poll,
+// polls again with nothing new, then gives m of them new signed bytes and
+// polls once more. Requests are counted by the simulators.
+func measureRequests(ctx context.Context, dir string, n, m int) (*requestsResult, error) {
+	w, err := newWorld(dir, nexudustest.Options{}, coredatatest.Options{},
+		nexudus.Config{RequestsPerMinute: -1, RequestsPerHour: -1})
+	if err != nil {
+		return nil, err
+	}
+	defer w.close()
+	now := time.Now()
+	files := w.addHistory(n, now.Add(-23*time.Hour), now.Add(-time.Minute), 2048)
+	st, err := w.openState("requests.db")
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	e, err := w.engine(st, syncer.Options{})
+	if err != nil {
+		return nil, err
+	}
+	res := &requestsResult{NewFiles: n, IdleRecords: n, Updated: m}
+
+	rep, err := poll(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Created != n {
+		return nil, fmt.Errorf("first poll: %s, want created=%d", rep.Summary(), n)
+	}
+	if err := checkMirrored(w.nx, w.cd); err != nil {
+		return nil, fmt.Errorf("first poll: %w", err)
+	}
+	res.NexudusNew = w.reqs()
+
+	w.resetCounts()
+	if rep, err = poll(ctx, e); err != nil {
+		return nil, err
+	}
+	if rep.Unchanged != n || rep.Created+rep.Updated != 0 {
+		return nil, fmt.Errorf("idle poll: %s, want unchanged=%d", rep.Summary(), n)
+	}
+	res.Idle = w.reqs()
+
+	w.resetCounts()
+	for i := 0; i < m; i++ {
+		f := files[i*len(files)/m]
+		w.nx.SetSignedData(f.ID, f.SignedFileName, payload(i+10_000_000, 2048))
+	}
+	if rep, err = poll(ctx, e); err != nil {
+		return nil, err
+	}
+	if rep.Updated != m || rep.Created != 0 {
+		return nil, fmt.Errorf("poll of updated files: %s, want updated=%d", rep.Summary(), m)
+	}
+	if err := checkMirrored(w.nx, w.cd); err != nil {
+		return nil, fmt.Errorf("poll of updated files: %w", err)
+	}
+	res.UpdatedPoll = w.reqs()
+	for _, f := range w.cd.Files() {
+		res.UpdatedVersions = max(res.UpdatedVersions, len(f.Versions))
+	}
+	return res, nil
+}
+
+func (r *requestsResult) rows() []row {
+	floor := 1 + 1.0/pageSize
+	nxPerFile := float64(r.NexudusNew.nexudus()) / float64(r.NewFiles)
+	cdPerFile := float64(r.NexudusNew.coredata()) / float64(r.NewFiles)
+	idleFloor := math.Ceil(float64(r.IdleRecords) / pageSize)
+	cdUpd := float64(r.UpdatedPoll.coredata()) / float64(r.Updated)
+	return []row{
+		{
+			Figure: fmt.Sprintf("Nexudus requests per new file (first poll of %s new files; %d lists, %d downloads, %d token)",
+				thousands(int64(r.NewFiles)), r.NexudusNew.nx[nexudustest.RouteList], r.NexudusNew.downloads(), r.NexudusNew.nx[nexudustest.RouteToken]),
+			Value: fmt.Sprintf("%.4f", nxPerFile), Bound: fmt.Sprintf("%.4f (1 + 1/page_size)", floor),
+			Ratio: ratio(nxPerFile, floor), Goal: "≤ 1.02", Verdict: verdict(nxPerFile <= 1.02),
+		},
+		{
+			Figure: "CoreData requests per new file (" + r.NexudusNew.cdBreakdown(r.NewFiles) + ")",
+			Value:  fmt.Sprintf("%.2f", cdPerFile), Bound: "5 (blob URL, PUT, create, verify + lookup before create)",
+			Ratio: ratio(cdPerFile, 5), Goal: "≤ 5", Verdict: verdict(cdPerFile <= 5),
+		},
+		{
+			Figure: "CoreData requests per updated file (" + r.UpdatedPoll.cdBreakdown(r.Updated) + ")",
+			Value:  fmt.Sprintf("%.2f", cdUpd), Bound: "3 (blob URL, PUT, content update, whose answer carries the md5)",
+			Ratio: ratio(cdUpd, 3), Goal: "-", Verdict: info,
+		},
+		{
+			Figure: fmt.Sprintf("Requests of a poll with nothing new (%s records in the 24 h lookback)", thousands(int64(r.IdleRecords))),
+			Value:  fmt.Sprintf("%d Nexudus (%d lists), %d CoreData", r.Idle.nexudus(), r.Idle.nx[nexudustest.RouteList], r.Idle.coredata()),
+			Bound:  fmt.Sprintf("%.0f lists (records / page_size), 0 CoreData", idleFloor),
+			Ratio:  ratio(float64(r.Idle.nexudus()), idleFloor), Goal: "list pages only",
+			Verdict: verdict(r.Idle.nexudus() == r.Idle.nx[nexudustest.RouteList] && r.Idle.coredata() == 0),
+		},
+	}
+}
