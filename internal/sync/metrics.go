@@ -7,15 +7,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// Outcomes of one file in one poll, the values of syncd_files_total's
-// outcome label.
+// Outcome is what happened to one file in one poll: the values of
+// syncd_files_total's outcome label.
+type Outcome string
+
+// The outcomes. OutcomeNone is counted nowhere (a parked file left alone,
+// a dry run's plan, a file backing off).
 const (
-	OutcomeCreated   = "created"
-	OutcomeUpdated   = "updated"
-	OutcomeUnchanged = "unchanged"
-	OutcomeSkipped   = "skipped"
-	OutcomeFailed    = "failed"
-	OutcomeParked    = "parked"
+	OutcomeNone      Outcome = ""
+	OutcomeCreated   Outcome = "created"
+	OutcomeUpdated   Outcome = "updated"
+	OutcomeUnchanged Outcome = "unchanged"
+	OutcomeSkipped   Outcome = "skipped"
+	OutcomeFailed    Outcome = "failed"
+	OutcomeParked    Outcome = "parked"
 )
 
 // Metrics are the engine's Prometheus metrics. A nil *Metrics counts
@@ -88,17 +93,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	// Every outcome is exported from the start so rate() and alerts see 0
 	// rather than an absent series.
-	for _, o := range []string{OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeSkipped, OutcomeFailed, OutcomeParked} {
-		m.files.WithLabelValues(o)
+	for _, o := range []Outcome{OutcomeCreated, OutcomeUpdated, OutcomeUnchanged, OutcomeSkipped, OutcomeFailed, OutcomeParked} {
+		m.files.WithLabelValues(string(o))
 	}
 	m.polls.WithLabelValues("success")
 	m.polls.WithLabelValues("failure")
 	return m
 }
 
-func (m *Metrics) file(outcome string) {
-	if m != nil {
-		m.files.WithLabelValues(outcome).Inc()
+func (m *Metrics) file(outcome Outcome) {
+	if m != nil && outcome != OutcomeNone {
+		m.files.WithLabelValues(string(outcome)).Inc()
 	}
 }
 

@@ -30,7 +30,7 @@ type FileError struct {
 // Action is one planned change of a dry run.
 type Action struct {
 	NexudusID int64
-	Action    string // create, adopt, update, retitle
+	Action    PlanKind // create, adopt, update, retitle
 	// CoreDataID is the file an adopt, update or retitle acts on.
 	CoreDataID string
 	Title      string
@@ -38,7 +38,7 @@ type Action struct {
 	Filename   string
 }
 
-func (r *Report) count(outcome string) {
+func (r *Report) count(outcome Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch outcome {
