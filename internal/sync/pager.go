@@ -2,7 +2,6 @@ package sync
 
 import (
 	"fmt"
-	gosync "sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,8 +16,8 @@ func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
 // parameter must not keep a poll turning pages forever.
 const maxPagesPerStretch = 1000
 
-// walk lists signed files of q in UpdatedOn order and hands each to a
-// bounded pool of workers.
+// walk is the pager: it lists signed files of q in UpdatedOn order and
+// hands each to a bounded pool of workers (workers.go).
 //
 // Paging by UpdatedOn while records change shifts pages: a record updated
 // mid-walk moves to the end, and the records behind it move up a page. So
@@ -37,28 +36,7 @@ const maxPagesPerStretch = 1000
 // the failed page, or not yet handed out, were never read.
 func (e *Engine) walk(r *run, q nexudus.ListQuery) (walked, error) {
 	ctx := r.list
-	var (
-		mu      gosync.Mutex
-		notDone []time.Time
-		wg      gosync.WaitGroup
-		work    = make(chan nexudus.File)
-	)
-	// Workers run on AbortContext, not ctx: cancelling ctx stops new work
-	// from being handed out, and lets the files in flight finish.
-	workCtx := e.opt.AbortContext
-	for i := 0; i < e.opt.Concurrency; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for f := range work {
-				if !e.processFile(workCtx, r, f) && !f.UpdatedOn.IsZero() {
-					mu.Lock()
-					notDone = append(notDone, minute(f.UpdatedOn.Time))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	workers := e.startPool(r)
 
 	from := minute(q.UpdatedFrom)
 	page := 1
@@ -113,12 +91,10 @@ walking:
 			if m := minute(t); m.After(lastMinute) {
 				lastMinute = m
 			}
-			select {
-			case work <- f:
-			case <-ctx.Done():
+			if err := workers.hand(ctx, f); err != nil {
 				// Stopped before this record was handed out: the walk is
 				// incomplete, and the caller keeps the old cursor.
-				walkErr = ctx.Err()
+				walkErr = err
 				break walking
 			}
 		}
@@ -145,8 +121,7 @@ walking:
 		}
 		page++
 	}
-	close(work)
-	wg.Wait()
+	notDone := workers.drain()
 
 	w := walked{lowWater: lastMinute}
 	if q.UpdatedTo.IsZero() && walkErr == nil && lastMinute.Before(minute(r.start)) {
