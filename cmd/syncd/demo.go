@@ -79,6 +79,10 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg := demoConfig(nx, cd, filepath.Join(dir, "state.db"))
+	// The demo's configuration goes through the same validation as a file.
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 
 	fmt.Fprintf(stdout, "syncd demo: Nexudus simulator at %s, CoreData simulator at %s\n", nx.URL, cd.URL())
 	fmt.Fprintf(stdout, "%d contracts in 2 locations, %d of them signed; state file %s\n\n", len(demoContracts), countSigned(), cfg.State.Path)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"text/template"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,9 +77,9 @@ func noLimitIfZero(n int) int {
 // engineOptions maps configuration onto the engine's options; the store,
 // the contexts and the run mode are added per run.
 func engineOptions(cfg *config.Config, m *syncer.Metrics, log *zap.Logger) (syncer.Options, error) {
-	tmpl, err := template.New("title").Option("missingkey=error").Parse(cfg.CoreData.Title)
-	if err != nil {
-		return syncer.Options{}, fmt.Errorf("coredata.title: %w", err)
+	tmpl := cfg.CoreData.TitleTemplate
+	if tmpl == nil {
+		return syncer.Options{}, fmt.Errorf("coredata.title: the configuration was not validated")
 	}
 	return syncer.Options{
 		ParentFor:    cfg.CoreData.ParentFor,

@@ -4,6 +4,11 @@
 package config
 
 import (
+	"text/template"
+
+	"github.com/coworkdocs/syncd/internal/coredata"
+	"github.com/coworkdocs/syncd/internal/nexudus"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
 	"time"
 )
 
@@ -53,9 +58,11 @@ type CoreData struct {
 	Parents       map[int64]string `yaml:"parents"`
 	Dynatype      string           `yaml:"dynatype"`
 	Title         string           `yaml:"title"`
-	Tags          []string         `yaml:"tags"`
-	Timeout       time.Duration    `yaml:"timeout"`
-	MaxRetries    int              `yaml:"max_retries"`
+	// TitleTemplate is Title parsed, once, by the validation.
+	TitleTemplate *template.Template `yaml:"-"`
+	Tags          []string           `yaml:"tags"`
+	Timeout       time.Duration      `yaml:"timeout"`
+	MaxRetries    int                `yaml:"max_retries"`
 }
 
 type State struct {
@@ -90,7 +97,7 @@ type Log struct {
 const DefaultPath = "/etc/syncd/syncd.yaml"
 
 // DefaultTitle is the CoreData title template when coredata.title is unset.
-const DefaultTitle = "{{.CoworkerFullName}} - {{.Name}}"
+const DefaultTitle = syncer.DefaultTitle
 
 // Defaults returns a Config holding every default of SPEC.md.
 func Defaults() Config {
@@ -98,27 +105,27 @@ func Defaults() Config {
 		Nexudus: Nexudus{
 			BaseURL:           "https://spaces.nexudus.com",
 			Auth:              "oauth2",
-			PageSize:          100,
-			RequestsPerMinute: 100,
-			RequestsPerHour:   4500,
-			FilePath:          "/api/spaces/coworkerdatafiles/getFileData/{id}",
-			SignedFilePath:    "/api/spaces/coworkerdatafiles/getSignedFileData/{id}",
-			MaxFileBytes:      10 << 20,
+			PageSize:          nexudus.DefaultPageSize,
+			RequestsPerMinute: nexudus.DefaultRequestsPerMinute,
+			RequestsPerHour:   nexudus.DefaultRequestsPerHour,
+			FilePath:          nexudus.DefaultFilePath,
+			SignedFilePath:    nexudus.DefaultSignedFilePath,
+			MaxFileBytes:      nexudus.DefaultMaxFileBytes,
 			Timeout:           2 * time.Minute,
-			MaxRetries:        5,
+			MaxRetries:        nexudus.DefaultMaxRetries,
 		},
 		CoreData: CoreData{
 			Title:      DefaultTitle,
 			Tags:       []string{"nexudus"},
 			Timeout:    5 * time.Minute,
-			MaxRetries: 5,
+			MaxRetries: coredata.DefaultMaxRetries,
 		},
 		State: State{Path: "/var/lib/syncd/state.db"},
 		Sync: Sync{
 			Schedule:        "@every 5m",
-			Lookback:        24 * time.Hour,
-			Concurrency:     4,
-			MaxAttempts:     5,
+			Lookback:        syncer.DefaultLookback,
+			Concurrency:     syncer.DefaultConcurrency,
+			MaxAttempts:     syncer.DefaultMaxAttempts,
 			ShutdownTimeout: 30 * time.Second,
 			BackfillWindow:  7 * 24 * time.Hour,
 		},

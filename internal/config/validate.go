@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
 	"net"
 	"net/url"
 	"regexp"
@@ -68,7 +69,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	v.titleTemplate("coredata.title", d.Title)
+	d.TitleTemplate = v.titleTemplate("coredata.title", d.Title)
 	for i, t := range d.Tags {
 		key := fmt.Sprintf("coredata.tags[%d]", i)
 		v.check(strings.TrimSpace(t) != "", key, "must not be empty")
@@ -163,17 +164,19 @@ func (v *validator) pathTemplate(key, p string) {
 
 // titleTemplate parses the template and runs it on a sample record, so a
 // misspelt field fails at check-config instead of on the first file.
-func (v *validator) titleTemplate(key, text string) {
+func (v *validator) titleTemplate(key, text string) *template.Template {
 	if strings.TrimSpace(text) == "" {
 		v.fail(key, "must not be empty")
-		return
+		return nil
 	}
-	tmpl, err := template.New("title").Option("missingkey=error").Parse(text)
+	tmpl, err := syncer.ParseTitle(text)
 	if err != nil {
 		v.fail(key, fmt.Sprintf("is not a valid template: %v", err))
-		return
+		return nil
 	}
 	if err := tmpl.Execute(&strings.Builder{}, SampleRecord()); err != nil {
 		v.fail(key, fmt.Sprintf("does not fit a Nexudus record: %v", err))
+		return nil
 	}
+	return tmpl
 }

@@ -127,13 +127,13 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 		return nil, errors.Join(ErrConfig, errors.New("ParentFor is required"))
 	}
 	if opt.Title == nil {
-		opt.Title = template.Must(template.New("title").Option("missingkey=error").Parse("{{.CoworkerFullName}} - {{.Name}}"))
+		opt.Title = template.Must(ParseTitle(DefaultTitle))
 	}
 	if opt.Concurrency <= 0 {
-		opt.Concurrency = 4
+		opt.Concurrency = DefaultConcurrency
 	}
 	if opt.MaxAttempts <= 0 {
-		opt.MaxAttempts = 5
+		opt.MaxAttempts = DefaultMaxAttempts
 	}
 	if opt.Backoff == nil {
 		opt.Backoff = DefaultBackoff
@@ -155,6 +155,14 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 	}
 	return &Engine{src: nexudusSide{src}, sink: coreDataSide{sink}, store: store, opt: opt, log: opt.Logger, m: opt.Metrics}, nil
 }
+
+// Defaults of SPEC.md for the engine; the configuration takes its
+// defaults from here.
+const (
+	DefaultConcurrency = 4
+	DefaultMaxAttempts = 5
+	DefaultLookback    = 24 * time.Hour
+)
 
 // DefaultBackoff doubles from one minute per failed attempt, capped at six
 // hours: a transient fault clears quickly, a lasting one costs little.

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"text/template"
 	"unicode"
 	"unicode/utf8"
 
@@ -92,6 +93,15 @@ func filenameFor(f nexudus.File, fromSignedCopy bool) string {
 		return SafeFilename(name, fallback)
 	}
 	return fallback
+}
+
+// DefaultTitle is the CoreData title template when none is configured.
+const DefaultTitle = "{{.CoworkerFullName}} - {{.Name}}"
+
+// ParseTitle parses a title template the way every part of syncd uses
+// it: a field missing from the Nexudus record is an error, not "<no value>".
+func ParseTitle(text string) (*template.Template, error) {
+	return template.New("title").Option("missingkey=error").Parse(text)
 }
 
 // title renders the configured template. Control and bidi characters are
