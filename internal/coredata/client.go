@@ -179,21 +179,5 @@ func (c *Client) scrub(s string, extra ...string) string {
 // a *url.Error is redacted and any secret left in the message (an excerpt
 // echoing a signature, say) is replaced, keeping the chain for errors.Is.
 func (c *Client) clean(err error, extra ...string) error {
-	if err == nil {
-		return nil
-	}
-	err = httpx.RedactError(err)
-	msg := err.Error()
-	if s := redactText(c.scrub(msg, extra...)); s != msg {
-		return &scrubbedError{msg: s, err: err}
-	}
-	return err
+	return httpx.Scrub(err, append(append([]string(nil), c.secrets...), extra...)...)
 }
-
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/coworkdocs/syncd/internal/httpx"
 )
 
 // File is a CoreData file as GetFile and ListFiles return it (the fields
@@ -198,15 +200,8 @@ func (s *sizeField) UnmarshalJSON(b []byte) error {
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || f < 0 || f != math.Trunc(f) || f > math.MaxInt64/2 {
-		return fmt.Errorf("size %q is not a byte count", truncate(string(b), 40))
+		return fmt.Errorf("size %q is not a byte count", httpx.Shorten(string(b), 40))
 	}
 	*s = sizeField(int64(f))
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

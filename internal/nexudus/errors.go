@@ -154,34 +154,8 @@ func storageError(status int, body []byte) error {
 	return se
 }
 
-// scrubbedError keeps an error's chain but replaces its message, so a
-// secret that slipped into a message never reaches a log.
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
-
 // scrub removes secrets from err's message: URL signatures (httpx) and, as a
 // last defence, the password and any token this client has held.
 func (c *Client) scrub(err error) error {
-	if err == nil {
-		return nil
-	}
-	err = httpx.RedactError(err)
-	msg := err.Error()
-	// net/http puts an unparsable redirect Location, signature and all,
-	// in the message text, beyond RedactError's reach.
-	out := httpx.RedactText(msg)
-	for _, s := range c.secrets() {
-		if len(s) >= 4 {
-			out = strings.ReplaceAll(out, s, "REDACTED")
-		}
-	}
-	if out == msg {
-		return err
-	}
-	return &scrubbedError{msg: out, err: err}
+	return httpx.Scrub(err, c.secrets()...)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/coworkdocs/syncd/internal/httpx"
 )
 
 // File is a CoworkerDataFile. JSON names are those of the Nexudus documents;
@@ -89,7 +91,7 @@ func (t *LegalContentType) UnmarshalJSON(b []byte) error {
 	case err != nil && len(b) > 0 && b[0] == '"':
 		*t = LegalContentType(s)
 	case err != nil:
-		return fmt.Errorf("nexudus: LegalContentType: not a number or name: %s", truncate(string(b), 40))
+		return fmt.Errorf("nexudus: LegalContentType: not a number or name: %s", httpx.Shorten(string(b), 40))
 	case n == 0:
 		*t = ""
 	case n > 0 && n < len(legalContentTypes):

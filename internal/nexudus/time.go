@@ -85,13 +85,6 @@ func trimFraction(v string) string {
 	return v[:dot+10] + v[end:]
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
 // UnmarshalJSON accepts a string in any form ParseTime knows, null or "".
 func (t *Time) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
@@ -102,7 +95,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	s, ok := plainString(b)
 	if !ok {
 		if err := json.Unmarshal(b, &s); err != nil {
-			return fmt.Errorf("nexudus: time is not a string: %s", truncate(string(b), 40))
+			return fmt.Errorf("nexudus: time is not a string: %s", httpx.Shorten(string(b), 40))
 		}
 	}
 	if strings.TrimSpace(s) == "" {

@@ -52,20 +52,9 @@ func SafeFilename(name, fallback string) string {
 		if len(ext) > 16 || !utf8.ValidString(ext) {
 			ext = ""
 		}
-		s = truncateBytes(strings.TrimSuffix(s, ext), maxFilenameBytes-len(ext)) + ext
+		s = httpx.Truncate(strings.TrimSuffix(s, ext), maxFilenameBytes-len(ext)) + ext
 	}
 	return s
-}
-
-// truncateBytes cuts s to at most n bytes without splitting a rune.
-func truncateBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // filenameFor picks the name CoreData gets: the signed copy's name when
