@@ -41,7 +41,7 @@ func (fr *fileRun) apply(ctx context.Context, p Plan) (Outcome, error) {
 		// A person deleted the mapped CoreData file. Guarantee 1 asks for
 		// one CoreData file per signed Nexudus file, so make it again.
 		fr.log.Warn("mapped CoreData file no longer exists; creating it again", zap.String("coredata_id", p.Mapping.CoreDataID))
-		if err := fr.e.store.Forget(fr.rec.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
+		if err := fr.e.mappings.Forget(fr.rec.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
 			return OutcomeNone, err
 		}
 		return fr.create(ctx)
@@ -71,15 +71,15 @@ func (fr *fileRun) keep(ctx context.Context, p Plan) error {
 	if !p.Record {
 		return nil
 	}
-	return e.store.PutMapping(m)
+	return e.mappings.PutMapping(m)
 }
 
 // settleNoParent drops the failure and the open create of a file whose
 // location lost its CoreData parent: they would be retried forever.
 func (fr *fileRun) settleNoParent() {
 	fr.log.Debug("skipped: location has no CoreData parent", zap.Int64("business_id", fr.rec.BusinessID))
-	_, failing, _ := fr.e.store.Failure(fr.rec.ID)
-	_, open, _ := fr.e.store.Intent(fr.rec.ID)
+	_, failing, _ := fr.e.fails.Failure(fr.rec.ID)
+	_, open, _ := fr.e.intents.Intent(fr.rec.ID)
 	if failing || open {
 		fr.e.settle(fr.rec.ID, "is in a location without a CoreData parent")
 	}
@@ -113,7 +113,7 @@ func (fr *fileRun) create(ctx context.Context) (Outcome, error) {
 		NexudusID: f.ID, Parent: parent, Title: title, Filename: filename,
 		MD5: sp.md5, Size: sp.size, UpdatedOn: f.UpdatedOn.Time, StartedAt: e.opt.Now(),
 	}
-	if err := e.store.PutIntent(in); err != nil {
+	if err := e.intents.PutIntent(in); err != nil {
 		return OutcomeNone, err
 	}
 	blob, err := e.upload(ctx, r, sp, filename)
@@ -133,7 +133,7 @@ func (fr *fileRun) create(ctx context.Context) (Outcome, error) {
 		return OutcomeNone, err
 	}
 	in.CoreDataID = id
-	if err := e.store.PutIntent(in); err != nil {
+	if err := e.intents.PutIntent(in); err != nil {
 		return OutcomeNone, err
 	}
 	if err := e.verifyAndRecord(ctx, f, id, parent, title, filename, sp); err != nil {
@@ -196,7 +196,7 @@ func (fr *fileRun) update(ctx context.Context, m state.Mapping, fresh bool) (Out
 			if err := e.retitle(ctx, &m, title, e.tags(f)); err != nil {
 				return OutcomeNone, err
 			}
-			return OutcomeUnchanged, e.store.PutMapping(m)
+			return OutcomeUnchanged, e.mappings.PutMapping(m)
 		}
 	}
 	blob, err := e.upload(ctx, r, sp, filename)
@@ -239,13 +239,13 @@ func (fr *fileRun) update(ctx context.Context, m state.Mapping, fresh bool) (Out
 		// the check of guarantee 3, without another read.
 		m.MD5, m.Size, m.SnapshotID, m.Filename = sp.md5, sp.size, v.SnapshotID, filename
 		m.UpdatedOn, m.SyncedAt = f.UpdatedOn.Time, e.opt.Now()
-		if err := e.store.PutMapping(m); err != nil {
+		if err := e.mappings.PutMapping(m); err != nil {
 			return OutcomeNone, err
 		}
 	} else if err := e.verifyAndRecord(ctx, f, m.CoreDataID, m.Parent, m.Title, filename, sp); err != nil {
 		return OutcomeNone, err
 	}
-	nm, _, err := e.store.Mapping(f.ID)
+	nm, _, err := e.mappings.Mapping(f.ID)
 	if err != nil {
 		return OutcomeNone, err
 	}
@@ -305,7 +305,7 @@ func (e *Engine) verifyAndRecord(ctx context.Context, f nexudus.File, coreID, pa
 		m.UpdatedOn = time.Time{}
 		return &mismatchError{mapping: m, err: fmt.Errorf("verify %s: CoreData reports md5 %s, downloaded bytes have %s: %w", coreID, cf.Digest, sp.md5, errDigestMismatch)}
 	}
-	return e.store.PutMapping(m)
+	return e.mappings.PutMapping(m)
 }
 
 // mismatchError carries the mapping of a file CoreData holds with other
@@ -329,5 +329,5 @@ func (e *Engine) retitle(ctx context.Context, m *state.Mapping, title string, ta
 		return fmt.Errorf("update title of %s: %w", m.CoreDataID, err)
 	}
 	m.Title = title
-	return e.store.PutMapping(*m)
+	return e.mappings.PutMapping(*m)
 }

@@ -79,7 +79,7 @@ func (e *Engine) Backfill(ctx context.Context, from time.Time, window time.Durat
 		}
 	}
 	if finished && !held && !e.opt.DryRun {
-		if err := e.store.ClearBackfill(); err != nil {
+		if err := e.cursors.ClearBackfill(); err != nil {
 			errs = append(errs, fmt.Errorf("backfill: clear progress: %w", err))
 		}
 	} else if finished {
@@ -106,7 +106,7 @@ func (e *Engine) backfillWindow(r *run, ws, we time.Time, last, held bool, safe 
 		var hasCursor bool
 		if last {
 			var err error
-			if cursor, hasCursor, err = e.store.Cursor(loc.key); err != nil {
+			if cursor, hasCursor, err = e.cursors.Cursor(loc.key); err != nil {
 				return out, fmt.Errorf("read cursor %s: %w", loc.key, err)
 			}
 		}
@@ -139,7 +139,7 @@ func (e *Engine) backfillResume(from, now time.Time) (time.Time, error) {
 	if e.opt.DryRun {
 		return from, nil
 	}
-	mark, ok, err := e.store.Backfill()
+	mark, ok, err := e.cursors.Backfill()
 	if err != nil {
 		return time.Time{}, fmt.Errorf("backfill: read progress: %w", err)
 	}
@@ -161,7 +161,7 @@ func (e *Engine) saveBackfill(from, done time.Time) {
 	if e.opt.DryRun {
 		return
 	}
-	if err := e.store.SetBackfill(state.BackfillMark{From: from, Done: done, UpdatedAt: e.opt.Now()}); err != nil {
+	if err := e.cursors.SetBackfill(state.BackfillMark{From: from, Done: done, UpdatedAt: e.opt.Now()}); err != nil {
 		// Losing the mark costs a longer backfill next time, nothing else.
 		e.log.Warn("backfill: save progress", zap.Error(err))
 	}

@@ -87,7 +87,7 @@ func (fr *fileRun) decide(ctx context.Context) (Plan, error) {
 		return Plan{}, fmt.Errorf("%w: %w", errPermanent, err)
 	}
 	fr.parent, fr.title = parent, title
-	m, mapped, err := e.store.Mapping(f.ID)
+	m, mapped, err := e.mappings.Mapping(f.ID)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -96,7 +96,7 @@ func (fr *fileRun) decide(ctx context.Context) (Plan, error) {
 	if mapped && !f.UpdatedOn.IsZero() && m.UpdatedOn.Equal(f.UpdatedOn.Time) {
 		return Plan{Kind: fr.sameBytes(m), Mapping: m}, nil
 	}
-	if fail, ok, err := e.store.Failure(f.ID); err != nil {
+	if fail, ok, err := e.fails.Failure(f.ID); err != nil {
 		return Plan{}, err
 	} else if ok && fail.UpdatedOn.Equal(f.UpdatedOn.Time) && (fail.Parked || e.opt.Now().Before(fail.NextAttempt)) {
 		return Plan{Kind: PlanWait, Parked: fail.Parked}, nil

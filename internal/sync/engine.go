@@ -39,28 +39,54 @@ type Sink interface {
 	UpdateMetadata(ctx context.Context, id string, m coredata.Metadata) error
 }
 
-// Store is the state file: mappings, intents, failures and cursors.
-type Store interface {
+// The state file, in the roles the engine uses; *state.Store plays all of
+// them.
+
+// Mappings records which CoreData file mirrors which Nexudus file, with
+// which bytes.
+type Mappings interface {
 	Mapping(id int64) (state.Mapping, bool, error)
 	PutMapping(m state.Mapping) error
 	Owner(coreDataID string) (int64, bool, error)
+	Forget(id int64) error
+}
+
+// Intents records the creates in flight (guarantee 1).
+type Intents interface {
 	PutIntent(in state.Intent) error
 	Intent(id int64) (state.Intent, bool, error)
 	DeleteIntent(id int64) error
 	Intents() ([]state.Intent, error)
-	RecordUnavailable(id int64, updatedOn time.Time, msg string, now time.Time, backoff func(n int) time.Duration) (state.Failure, error)
-	RecordFailure(id int64, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
-	PutMappingWithFailure(m state.Mapping, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
+}
+
+// FailureRecords records the files that failed, their backoff and their
+// parking. The engine binds its policy (max_attempts, the backoffs) once,
+// in New; no other code passes it.
+type FailureRecords interface {
 	Failure(id int64) (state.Failure, bool, error)
 	Failures() ([]state.Failure, error)
 	ClearFailure(id int64) error
-	Forget(id int64) error
+	RecordFailure(id int64, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
+	PutMappingWithFailure(m state.Mapping, updatedOn time.Time, msg string, now time.Time, maxAttempts int, backoff func(attempts int) time.Duration) (state.Failure, error)
+	RecordUnavailable(id int64, updatedOn time.Time, msg string, now time.Time, backoff func(n int) time.Duration) (state.Failure, error)
+}
+
+// Cursors records how far each location, and a backfill, has been read.
+type Cursors interface {
 	Cursor(key string) (time.Time, bool, error)
 	SetCursor(key string, t time.Time) error
-	Counts() (mapped, parked, failing, intents int, err error)
 	Backfill() (state.BackfillMark, bool, error)
 	SetBackfill(m state.BackfillMark) error
 	ClearBackfill() error
+}
+
+// Store is every role at once, plus the counts behind the gauges.
+type Store interface {
+	Mappings
+	Intents
+	FailureRecords
+	Cursors
+	Counts() (mapped, parked, failing, intents int, err error)
 }
 
 // Options configures an Engine. Zero values take the defaults of SPEC.md.
@@ -104,12 +130,16 @@ type Options struct {
 // Engine mirrors signed Nexudus files into CoreData. It is safe for one
 // poll at a time; the caller (the scheduler) never overlaps polls.
 type Engine struct {
-	src   Source
-	sink  Sink
-	store Store
-	opt   Options
-	log   *zap.Logger
-	m     *Metrics
+	src      Source
+	sink     Sink
+	mappings Mappings
+	intents  Intents
+	fails    failureBook
+	cursors  Cursors
+	counts   func() (mapped, parked, failing, intents int, err error)
+	opt      Options
+	log      *zap.Logger
+	m        *Metrics
 
 	locks  keyedMutex
 	future futureLog
@@ -153,7 +183,12 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 	if opt.Logger == nil {
 		opt.Logger = zap.NewNop()
 	}
-	return &Engine{src: nexudusSide{src}, sink: coreDataSide{sink}, store: store, opt: opt, log: opt.Logger, m: opt.Metrics}, nil
+	return &Engine{
+		src: nexudusSide{src}, sink: coreDataSide{sink},
+		mappings: store, intents: store, cursors: store, counts: store.Counts,
+		fails: failureBook{FailureRecords: store, maxAttempts: opt.MaxAttempts, backoff: opt.Backoff, unavailableBackoff: opt.UnavailableBackoff},
+		opt:   opt, log: opt.Logger, m: opt.Metrics,
+	}, nil
 }
 
 // Defaults of SPEC.md for the engine; the configuration takes its

@@ -105,7 +105,7 @@ func (e *Engine) failed(ctx context.Context, r *run, f nexudus.File, err error, 
 	if e.opt.DryRun {
 		return false
 	}
-	fail, serr := e.store.RecordUnavailable(f.ID, f.UpdatedOn.Time, err.Error(), e.opt.Now(), e.opt.UnavailableBackoff)
+	fail, serr := e.fails.unavailable(f.ID, f.UpdatedOn.Time, err.Error(), e.opt.Now())
 	if serr != nil {
 		log.Error("file failed, and recording the retry failed too", zap.Error(err), zap.NamedError("state_error", serr))
 		return false
@@ -125,19 +125,15 @@ func (e *Engine) recordFailure(r *run, f nexudus.File, err error, log *zap.Logge
 		log.Warn("file failed (dry run: not recorded)", zap.Error(err))
 		return false
 	}
-	max := e.opt.MaxAttempts
-	if errors.Is(err, errPermanent) {
-		max = 1
-	}
 	var (
 		fail state.Failure
 		serr error
 		mm   *mismatchError
 	)
 	if errors.As(err, &mm) {
-		fail, serr = e.store.PutMappingWithFailure(mm.mapping, f.UpdatedOn.Time, err.Error(), e.opt.Now(), max, e.opt.Backoff)
+		fail, serr = e.fails.mismatched(mm.mapping, f.UpdatedOn.Time, err.Error(), e.opt.Now())
 	} else {
-		fail, serr = e.store.RecordFailure(f.ID, f.UpdatedOn.Time, err.Error(), e.opt.Now(), max, e.opt.Backoff)
+		fail, serr = e.fails.fileFailed(f.ID, f.UpdatedOn.Time, err.Error(), e.opt.Now(), errors.Is(err, errPermanent))
 	}
 	if serr != nil {
 		log.Error("file failed, and recording the failure failed too", zap.Error(err), zap.NamedError("state_error", serr))
@@ -167,7 +163,7 @@ func (e *Engine) badRecord(r *run, b nexudus.BadRecord) {
 	}
 	unlock := e.locks.lock(b.ID)
 	defer unlock()
-	if fail, ok, err := e.store.Failure(b.ID); err == nil && ok && (fail.Parked || e.opt.Now().Before(fail.NextAttempt)) {
+	if fail, ok, err := e.fails.Failure(b.ID); err == nil && ok && (fail.Parked || e.opt.Now().Before(fail.NextAttempt)) {
 		return
 	}
 	r.rep.fail(b.ID, b.Err)

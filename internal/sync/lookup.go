@@ -23,7 +23,7 @@ import (
 // are listed, and one tagged nexudus-file-<id> that no other mapping owns
 // is adopted. An untagged file is never adopted: it is a person's.
 func (e *Engine) findExisting(ctx context.Context, r *run, id int64, parent, title string) (*state.Mapping, error) {
-	in, hasIntent, err := e.store.Intent(id)
+	in, hasIntent, err := e.intents.Intent(id)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (e *Engine) pickTagged(id int64, files []coredata.File) (*coredata.File, er
 		if !hasFileTag(cf.Tags, id) {
 			continue
 		}
-		owner, owned, err := e.store.Owner(cf.ID)
+		owner, owned, err := e.mappings.Owner(cf.ID)
 		if err != nil {
 			return nil, err
 		}

@@ -70,7 +70,7 @@ func (e *Engine) finish(ctx context.Context, r *run, errs []error) (*Report, err
 }
 
 func (e *Engine) pollLocation(r *run, loc location) error {
-	cursor, hasCursor, err := e.store.Cursor(loc.key)
+	cursor, hasCursor, err := e.cursors.Cursor(loc.key)
 	if err != nil {
 		return fmt.Errorf("read cursor %s: %w", loc.key, err)
 	}
@@ -102,7 +102,7 @@ func (e *Engine) advanceCursor(r *run, key string, old time.Time, hasOld bool, l
 		return nil
 	}
 	if !hasOld || !next.Equal(old) {
-		if err := e.store.SetCursor(key, next); err != nil {
+		if err := e.cursors.SetCursor(key, next); err != nil {
 			return fmt.Errorf("save cursor %s: %w", key, err)
 		}
 	}
@@ -120,14 +120,14 @@ func (e *Engine) adoptOnFreshState(r *run) {
 		return
 	}
 	for _, loc := range e.locations() {
-		if _, ok, err := e.store.Cursor(loc.key); err != nil || ok {
+		if _, ok, err := e.cursors.Cursor(loc.key); err != nil || ok {
 			return
 		}
 	}
-	if mapped, _, _, intents, err := e.store.Counts(); err != nil || mapped > 0 || intents > 0 {
+	if mapped, _, _, intents, err := e.counts(); err != nil || mapped > 0 || intents > 0 {
 		return
 	}
-	rr, err := Rebuild(r.list, e.sink, e.store, e.opt.Parents, e.log)
+	rr, err := Rebuild(r.list, e.sink, e.mappings, e.opt.Parents, e.log)
 	if err != nil {
 		e.log.Warn("new state file: could not list CoreData to adopt files mirrored before; each file is looked up before its create instead", zap.Error(err))
 		return
@@ -171,11 +171,11 @@ func (e *Engine) retryDue(r *run) {
 // dueIDs lists the files retryDue visits: failures past their backoff and
 // intents without a failure record, neither seen in this run.
 func (e *Engine) dueIDs(r *run) ([]int64, error) {
-	fails, err := e.store.Failures()
+	fails, err := e.fails.Failures()
 	if err != nil {
 		return nil, err
 	}
-	intents, err := e.store.Intents()
+	intents, err := e.intents.Intents()
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func (e *Engine) dueIDs(r *run) ([]int64, error) {
 }
 
 func (e *Engine) failedUpdatedOn(id int64) time.Time {
-	if fl, ok, err := e.store.Failure(id); err == nil && ok {
+	if fl, ok, err := e.fails.Failure(id); err == nil && ok {
 		return fl.UpdatedOn
 	}
 	return time.Time{}
@@ -210,16 +210,16 @@ func (e *Engine) settle(id int64, why string) {
 		return
 	}
 	e.log.Info("file "+why+"; forgetting its failure and open create", zap.Int64("nexudus_id", id))
-	if err := e.store.ClearFailure(id); err != nil && !errors.Is(err, state.ErrNotFound) {
+	if err := e.fails.ClearFailure(id); err != nil && !errors.Is(err, state.ErrNotFound) {
 		e.log.Warn("clear failure", zap.Int64("nexudus_id", id), zap.Error(err))
 	}
-	if err := e.store.DeleteIntent(id); err != nil {
+	if err := e.intents.DeleteIntent(id); err != nil {
 		e.log.Warn("drop intent", zap.Int64("nexudus_id", id), zap.Error(err))
 	}
 }
 
 func (e *Engine) refreshGauges() {
-	mapped, parked, _, _, err := e.store.Counts()
+	mapped, parked, _, _, err := e.counts()
 	if err != nil {
 		e.log.Warn("count state", zap.Error(err))
 		return
