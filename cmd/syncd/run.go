@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -141,38 +138,24 @@ func (m *Main) Close() error {
 	return m.lock.Unlock()
 }
 
-// prepareSpool makes the directory downloads are spooled to. It belongs to
-// this state file (its name is derived from the state path), so with the
-// process lock held, whatever is in it was left by a killed run and is
-// removed: a process that keeps crashing must not fill the disk. A dry run
-// holds no lock and takes a fresh directory of its own.
+// prepareSpool makes the directory downloads are spooled to: the state
+// file's own (cleared of a killed run's leftovers, since the process lock
+// is held), or a fresh one for a dry run, which holds no lock.
 func (m *Main) prepareSpool() error {
-	base := m.Config.Sync.TempDir
-	if base == "" {
-		base = os.TempDir()
-	}
 	if m.DryRun {
-		dir, err := os.MkdirTemp(base, "syncd-dry-run-spool-*")
+		dir, err := syncer.DryRunSpoolDir(m.Config.Sync.TempDir)
 		if err != nil {
 			return fmt.Errorf("sync.temp_dir: %w", err)
 		}
 		m.spool = dir
 		return nil
 	}
-	abs, err := filepath.Abs(m.Config.State.Path)
+	dir, left, err := syncer.SpoolDir(m.Config.Sync.TempDir, m.Config.State.Path)
 	if err != nil {
-		return fmt.Errorf("state.path: %w", err)
-	}
-	sum := sha256.Sum256([]byte(abs))
-	dir := filepath.Join(base, "syncd-spool-"+hex.EncodeToString(sum[:6]))
-	if left, _ := os.ReadDir(dir); len(left) > 0 {
-		m.Logger.Info("removing downloads left by an interrupted run", zap.String("dir", dir), zap.Int("files", len(left)))
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("sync.temp_dir: clear %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("sync.temp_dir: %w", err)
+	}
+	if left > 0 {
+		m.Logger.Info("removed downloads left by an interrupted run", zap.String("dir", dir), zap.Int("files", left))
 	}
 	m.spool = dir
 	return nil
@@ -186,36 +169,22 @@ func stateOpenError(err error) error {
 	return &ExitError{Code: exitFailed, Err: err}
 }
 
-// openStore opens the state file for one poll. A dry run never writes it:
-// it reads the file if there is one, else an empty store in a temp dir.
+// openStore opens the state file for one poll; a dry run's never writes.
 func (m *Main) openStore() (*state.Store, func(), error) {
-	path := m.Config.State.Path
-	if !m.DryRun {
-		// Read-only commands may hold the file for a moment; wait longer
-		// than they take rather than fail the poll.
-		st, err := state.Open(path, state.Options{Timeout: 30 * time.Second})
+	if m.DryRun {
+		st, closeStore, err := state.OpenDryRun(m.Config.State.Path)
 		if err != nil {
 			return nil, nil, stateOpenError(err)
 		}
-		return st, func() { st.Close() }, nil
+		return st, closeStore, nil
 	}
-	if _, err := os.Stat(path); err == nil {
-		st, err := state.Open(path, state.Options{ReadOnly: true, Timeout: 10 * time.Second})
-		if err != nil {
-			return nil, nil, stateOpenError(err)
-		}
-		return st, func() { st.Close() }, nil
-	}
-	dir, err := os.MkdirTemp("", "syncd-dry-run-*")
+	// Read-only commands may hold the file for a moment; wait longer than
+	// they take rather than fail the poll.
+	st, err := state.Open(m.Config.State.Path, state.Options{Timeout: 30 * time.Second})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, stateOpenError(err)
 	}
-	st, err := state.Open(filepath.Join(dir, "state.db"), state.Options{NoSync: true})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+	return st, func() { st.Close() }, nil
 }
 
 // poll opens the state, runs one poll (or backfill) and closes the state.
