@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,12 +12,16 @@ import (
 	"github.com/coworkdocs/syncd/internal/config"
 )
 
-// checkConfig loads and validates a configuration without contacting
-// anything, and says what it would mirror where.
-func checkConfig(args []string, stdout, stderr io.Writer) error {
+// checkConfigCommand is `syncd check-config`: it loads and validates a
+// configuration without contacting anything, and says what it would
+// mirror where.
+type checkConfigCommand struct{ stdout, stderr io.Writer }
+
+func (c *checkConfigCommand) Run(_ context.Context, args []string) error {
+	stdout, stderr := c.stdout, c.stderr
 	fs := flag.NewFlagSet("syncd check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, else "+config.DefaultPath+")")
+	configPath := configFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return &ExitError{Code: exitUsage, Err: errors.New("")}
 	}

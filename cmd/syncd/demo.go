@@ -51,9 +51,12 @@ var demoContracts = []demoContract{
 	{demoHarbour, "Radia Perlman", "Membership agreement", true, false},
 }
 
-// demo runs the real `syncd run -once` wiring against the built-in
+// demoCommand is `syncd demo`: it runs the real `syncd run -once` wiring against the built-in
 // simulators: no account, no network beyond loopback.
-func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+type demoCommand struct{ stdout, stderr io.Writer }
+
+func (c *demoCommand) Run(ctx context.Context, args []string) error {
+	stdout, stderr := c.stdout, c.stderr
 	if len(args) > 0 {
 		return usageError("demo takes no arguments")
 	}

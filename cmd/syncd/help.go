@@ -6,15 +6,15 @@ import (
 	"strings"
 )
 
-// command is one entry of `syncd help`.
-type command struct {
+// helpEntry is one entry of `syncd help`.
+type helpEntry struct {
 	name, summary, help string
 }
 
-// commands lists every command dispatch knows, in the order help shows
+// helpEntries lists every command dispatch knows, in the order help shows
 // them; the help of each is what `syncd COMMAND -h` prints, and needs no
 // configuration.
-var commands = []command{
+var helpEntries = []helpEntry{
 	{"run", "the daemon; or one poll (-once), a backfill (-backfill-from), a dry run (-dry-run)", `usage: syncd run [-config FILE] [-once] [-backfill-from TIME] [-dry-run]
 
 With no flag, the daemon: polls at start and on sync.schedule, serves
@@ -76,7 +76,7 @@ const exitCodesText = `exit codes:
 var usage = func() string {
 	var b strings.Builder
 	b.WriteString("syncd mirrors signed contracts from Nexudus into CoreData.\n\nusage: syncd COMMAND [flags]\n\ncommands:\n")
-	for _, c := range commands {
+	for _, c := range helpEntries {
 		fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.summary)
 	}
 	b.WriteString("\n-config defaults to $SYNCD_CONFIG, else /etc/syncd/syncd.yaml.\n\n")
@@ -104,7 +104,7 @@ func printHelp(w io.Writer, name string) error {
 		fmt.Fprint(w, usage)
 		return nil
 	}
-	for _, c := range commands {
+	for _, c := range helpEntries {
 		if c.name == name {
 			fmt.Fprint(w, c.help)
 			return nil

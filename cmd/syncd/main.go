@@ -73,26 +73,14 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// A command's -h needs no configuration and exits 0.
 		return printHelp(stdout, cmd)
 	}
+	name := args[0]
+	if name == "--version" || name == "-version" {
+		name = "version"
+	}
+	if newCmd, ok := commands[name]; ok {
+		return newCmd(stdout, stderr).Run(ctx, args[1:])
+	}
 	switch args[0] {
-	case "run":
-		m := NewMain(stdout, stderr)
-		if err := m.ParseFlags(ctx, args[1:]); err != nil {
-			return err
-		}
-		defer m.Close()
-		return m.Run(ctx)
-	case "check-config":
-		return checkConfig(args[1:], stdout, stderr)
-	case "state":
-		return stateCommand(ctx, args[1:], stdout, stderr)
-	case "demo":
-		return demo(ctx, args[1:], stdout, stderr)
-	case "version", "--version", "-version":
-		if len(args) > 1 {
-			return usageError("version: unexpected argument %q", args[1])
-		}
-		fmt.Fprintln(stdout, readBuildInfo())
-		return nil
 	case "help", "-h", "-help", "--help":
 		if len(args) > 2 {
 			return usageError("help: give at most one command")

@@ -18,8 +18,14 @@ import (
 func TestHelpNeedsNoConfigAndExitsZero(t *testing.T) {
 	t.Setenv("SYNCD_CONFIG", filepath.Join(t.TempDir(), "absent.yaml"))
 	var names []string
-	for _, c := range commands {
+	for _, c := range helpEntries {
 		names = append(names, c.name)
+		if _, ok := commands[c.name]; !ok && c.name != "help" {
+			t.Errorf("help lists %q, which no command runs", c.name)
+		}
+	}
+	if len(names) != len(commands)+1 { // and help itself
+		t.Errorf("help lists %v; the commands are %d", names, len(commands))
 	}
 	tests := []struct {
 		args []string
@@ -52,7 +58,7 @@ func TestHelpNeedsNoConfigAndExitsZero(t *testing.T) {
 	if code != 0 {
 		t.Fatal(code)
 	}
-	for _, c := range commands {
+	for _, c := range helpEntries {
 		if !strings.Contains(out, "\n  "+c.name+" ") {
 			t.Errorf("help has no line for %s", c.name)
 		}

@@ -54,7 +54,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs := flag.NewFlagSet("syncd run", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	configPath := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, else "+config.DefaultPath+")")
+	configPath := configFlag(fs)
 	fs.BoolVar(&m.Once, "once", false, "poll once, then exit")
 	fs.BoolVar(&m.DryRun, "dry-run", false, "list what would be created or updated; write nothing anywhere")
 	backfill := fs.String("backfill-from", "", "mirror every signed file updated since this time (2021-01-01T00:00 or RFC 3339), then exit")

@@ -20,13 +20,16 @@ import (
 
 const stateUsage = "state [-config FILE] ls [-json] | show ID | retry ID...|-parked|-all | forget ID | backup FILE | rebuild"
 
-// stateCommand inspects and repairs the state file. Read-only commands
+// stateCommand is `syncd state`: it inspects and repairs the state file. Read-only commands
 // (ls, show, backup) work while a daemon runs (between its polls); the
 // others need the daemon stopped and exit 3 otherwise.
-func stateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+type stateCommand struct{ stdout, stderr io.Writer }
+
+func (c *stateCommand) Run(ctx context.Context, args []string) error {
+	stdout, stderr := c.stdout, c.stderr
 	fs := flag.NewFlagSet("syncd state", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (default $SYNCD_CONFIG, else "+config.DefaultPath+")")
+	configPath := configFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return &ExitError{Code: exitUsage, Err: errors.New("")}
 	}
