@@ -164,6 +164,9 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	v.rep.Listed = len(p.seen)
+	if v.opt.Progress != nil {
+		v.opt.Progress(v.done, v.done) // the listing's end, whatever its first total said
+	}
 	if err := v.secondLook(ctx); err != nil {
 		return nil, err
 	}
