@@ -77,8 +77,9 @@ Exit 0 when all is ok (orphans alone are not an error), 1 otherwise.
 	{"demo", "mirror sample contracts between built-in simulators; needs no account", `usage: syncd demo
 
 Starts simulators of Nexudus and CoreData on loopback, mirrors sample
-contracts into a temporary state file, and runs again to show that nothing
-is uploaded twice.
+contracts into a temporary state file, runs again to show that nothing
+is uploaded twice, then has a person delete a file in CoreData and shows
+syncd verify finding it.
 `},
 	{"version", "print the version, commit, build date and Go version (also --version)", `usage: syncd version
 `},

@@ -56,22 +56,9 @@ func verifyCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration: " + w.String())
 	}
-	cl, err := newClients(cfg, nil, log)
+	rep, err := runVerify(ctx, cfg, verifyFlags{from: from, deep: *deep}, log, verifyProgress(stderr, log))
 	if err != nil {
-		return &ExitError{Code: exitUsage, Err: err}
-	}
-	rep, err := verify.Run(ctx, cl.nexudus, cl.coredata, &stateMappings{cfg: cfg, log: log}, verify.Options{
-		ParentFor:    cfg.CoreData.ParentFor,
-		Parents:      cfg.CoreData.AllParents(),
-		Businesses:   cfg.Nexudus.Businesses,
-		From:         from,
-		Deep:         *deep,
-		MaxFileBytes: cfg.Nexudus.MaxFileBytes,
-		Logger:       log,
-		Progress:     verifyProgress(stderr, log),
-	})
-	if err != nil {
-		return &ExitError{Code: exitFailed, Err: err}
+		return err
 	}
 	if *asJSON {
 		err = verify.WriteJSON(stdout, rep)
@@ -87,6 +74,34 @@ func verifyCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return &ExitError{Code: exitFailed, Err: fmt.Errorf("verify: %d file(s) not ok", rep.Problems())}
 	}
 	return nil
+}
+
+type verifyFlags struct {
+	from time.Time
+	deep bool
+}
+
+// runVerify builds the clients of cfg and runs the audit; the demo calls
+// it too.
+func runVerify(ctx context.Context, cfg *config.Config, f verifyFlags, log *zap.Logger, progress func(done, total int)) (*verify.Report, error) {
+	cl, err := newClients(cfg, nil, log)
+	if err != nil {
+		return nil, &ExitError{Code: exitUsage, Err: err}
+	}
+	rep, err := verify.Run(ctx, cl.nexudus, cl.coredata, &stateMappings{cfg: cfg, log: log}, verify.Options{
+		ParentFor:    cfg.CoreData.ParentFor,
+		Parents:      cfg.CoreData.AllParents(),
+		Businesses:   cfg.Nexudus.Businesses,
+		From:         f.from,
+		Deep:         f.deep,
+		MaxFileBytes: cfg.Nexudus.MaxFileBytes,
+		Logger:       log,
+		Progress:     progress,
+	})
+	if err != nil {
+		return nil, &ExitError{Code: exitFailed, Err: err}
+	}
+	return rep, nil
 }
 
 // stateMappings reads the mappings with a read-only open for each read, so

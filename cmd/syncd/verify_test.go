@@ -157,6 +157,33 @@ func TestVerifyExitCodesAndOutput(t *testing.T) {
 	})
 }
 
+// What verify finds missing, `state forget` and the next run repair: the
+// engine trusts its mapping for a record that did not change.
+func TestVerifyMissingIsRepairedByForget(t *testing.T) {
+	e := newEnv(t, "")
+	id := e.addSigned(1, "agreement")
+	if code, _, errOut := run(t, "run", "-once", "-config", e.config); code != 0 {
+		t.Fatal(errOut)
+	}
+	e.cd.DeleteFile(e.coreDataFileOf(id).ID)
+	steps := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"verify", "-config", e.config}, 1},
+		{[]string{"run", "-once", "-config", e.config}, 0},
+		{[]string{"verify", "-config", e.config}, 1}, // unchanged in Nexudus: not looked at
+		{[]string{"state", "-config", e.config, "forget", itoa(id)}, 0},
+		{[]string{"run", "-once", "-config", e.config}, 0},
+		{[]string{"verify", "-config", e.config}, 0},
+	}
+	for i, s := range steps {
+		if code, out, errOut := run(t, s.args...); code != s.code {
+			t.Fatalf("step %d %v: exit %d, want %d\n%s%s", i, s.args, code, s.code, out, errOut)
+		}
+	}
+}
+
 // Without a state file, files are judged by their tags alone.
 func TestVerifyWithoutAStateFile(t *testing.T) {
 	e := newEnv(t, "")
