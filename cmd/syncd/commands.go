@@ -21,6 +21,7 @@ var commands = map[string]func(stdout, stderr io.Writer) command{
 	"run":          func(o, e io.Writer) command { return &runCommand{stdout: o, stderr: e} },
 	"check-config": func(o, e io.Writer) command { return &checkConfigCommand{stdout: o, stderr: e} },
 	"state":        func(o, e io.Writer) command { return &stateCommand{stdout: o, stderr: e} },
+	"verify":       func(o, e io.Writer) command { return &verifyCommand{stdout: o, stderr: e} },
 	"demo":         func(o, e io.Writer) command { return &demoCommand{stdout: o, stderr: e} },
 	"version":      func(o, e io.Writer) command { return &versionCommand{stdout: o} },
 }

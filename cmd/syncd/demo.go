@@ -18,6 +18,7 @@ import (
 	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
 	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
 	syncer "github.com/coworkdocs/syncd/internal/sync"
+	"github.com/coworkdocs/syncd/internal/verify"
 )
 
 // Demo locations and the CoreData folders they map to.
@@ -134,6 +135,40 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	tw.Flush()
 	fmt.Fprintln(stdout, "\nRun 2 uploaded nothing: every mapping and digest was already in the state file.")
 	fmt.Fprintln(stdout, "Unsigned contracts were never listed; the re-signed one became a second version of the same CoreData file.")
+	return demoVerify(ctx, cfg, cd, stdout)
+}
+
+// demoVerify has a person delete one mirrored file in CoreData, then runs
+// `syncd verify`, which reports it missing.
+func demoVerify(ctx context.Context, cfg *config.Config, cd *coredatatest.Server, stdout io.Writer) error {
+	var victim coredatatest.FileInfo
+	for _, f := range cd.Files() {
+		if strings.HasPrefix(f.Title, "Alan Turing") {
+			victim = f
+		}
+	}
+	if victim.ID == "" || !cd.DeleteFile(victim.ID) {
+		return fmt.Errorf("demo: no CoreData file of Alan Turing to delete")
+	}
+	fmt.Fprintf(stdout, "\nA person deletes %q in CoreData. syncd verify (read-only) finds it:\n\n", victim.Title)
+	rep, err := runVerify(ctx, cfg, verifyFlags{}, zap.NewNop(), nil)
+	if err != nil {
+		return fmt.Errorf("demo verify: %w", err)
+	}
+	if err := verify.WriteTable(stdout, rep); err != nil {
+		return err
+	}
+	if rep.Problems() != 1 || rep.Counts[verify.StatusMissing] != 1 {
+		return fmt.Errorf("demo: verify found %d problem(s), want the one missing file", rep.Problems())
+	}
+	var missing int64
+	for _, r := range rep.Rows {
+		if r.Status == verify.StatusMissing {
+			missing = r.NexudusID
+		}
+	}
+	fmt.Fprintf(stdout, "\nverify exits 1 here. syncd trusts its state file for a contract that has not changed, so the repair\n"+
+		"is `syncd state forget %d`: the next run mirrors it again (-backfill-from if older than sync.lookback).\n", missing)
 	return nil
 }
 

@@ -53,11 +53,33 @@ the daemon stopped (exit 3 otherwise); rebuild talks to CoreData.
 
   -config FILE   configuration file (default $SYNCD_CONFIG, else /etc/syncd/syncd.yaml)
 `},
+	{"verify", "read-only audit: is each signed file in CoreData, once, unaltered? (-deep, -json)", `usage: syncd verify [-config FILE] [-from TIME] [-deep] [-json]
+
+Checks every signed Nexudus file against CoreData and the state file, and
+writes nothing anywhere (safe beside a running daemon). Each file is:
+  ok         CoreData holds one file tagged for it, with the recorded bytes
+  missing    no CoreData file under the parents is tagged nexudus-file-<Id>
+  stale      Nexudus has newer bytes (a newer UpdatedOn; with -deep, other bytes)
+  drift      CoreData's current digest (or file) is not the one syncd recorded
+  duplicate  more than one CoreData file is tagged for it
+  orphan     a tagged CoreData file whose Nexudus file is gone or unsigned
+  unverified it could not be checked (unreadable record, failed -deep download)
+Files of locations without a CoreData parent are counted as skipped.
+Exit 0 when all is ok (orphans alone are not an error), 1 otherwise.
+
+  -config FILE   configuration file (default $SYNCD_CONFIG, else /etc/syncd/syncd.yaml)
+  -from TIME     only files updated since TIME (2021-01-01T00:00 or RFC 3339);
+                 orphans are then not looked for
+  -deep          download and hash each Nexudus file (one download per file)
+                 instead of trusting the digest recorded at mirror time
+  -json          one JSON object per line per file, instead of the summary
+`},
 	{"demo", "mirror sample contracts between built-in simulators; needs no account", `usage: syncd demo
 
 Starts simulators of Nexudus and CoreData on loopback, mirrors sample
-contracts into a temporary state file, and runs again to show that nothing
-is uploaded twice.
+contracts into a temporary state file, runs again to show that nothing
+is uploaded twice, then has a person delete a file in CoreData and shows
+syncd verify finding it.
 `},
 	{"version", "print the version, commit, build date and Go version (also --version)", `usage: syncd version
 `},
@@ -67,7 +89,8 @@ is uploaded twice.
 
 const exitCodesText = `exit codes:
   0  success
-  1  the poll failed or some files failed (each named by its Nexudus Id)
+  1  the poll failed or some files failed (each named by its Nexudus Id);
+     verify: some file is not ok
   2  usage or configuration error
   3  the state file is locked by another process
 `

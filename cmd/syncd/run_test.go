@@ -353,7 +353,9 @@ func TestDemoShowsSecondRunUploadingNothing(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
 	}
-	mustContain(t, "demo", out, "run 1: first sync", "run 2: nothing changed", "Run 2 uploaded nothing")
+	mustContain(t, "demo", out, "run 1: first sync", "run 2: nothing changed", "Run 2 uploaded nothing",
+		`A person deletes "Alan Turing - Private office licence" in CoreData`, "NEXUDUS_ID  STATUS   COREDATA_ID", "syncd state forget")
+	wantCounts(t, out[strings.Index(out, "syncd verify"):], map[string]string{"ok": "8", "missing": "1", "drift": "0", "duplicate": "0"})
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "run 2") {
 			f := strings.Fields(strings.TrimPrefix(l, "run 2: nothing changed"))

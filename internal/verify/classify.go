@@ -1,0 +1,168 @@
+package verify
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/coworkdocs/syncd/internal/coredata"
+	"github.com/coworkdocs/syncd/internal/nexudus"
+	"github.com/coworkdocs/syncd/internal/state"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
+)
+
+// Input is everything known about one signed Nexudus file whose location
+// has a CoreData parent.
+type Input struct {
+	Record nexudus.File
+	// Mapping is what the state file records for it; nil: nothing.
+	Mapping *state.Mapping
+	// Tagged are the CoreData files under the configured parents tagged
+	// nexudus-file-<Id>, oldest first.
+	Tagged []coredata.File
+	// DeepMD5 is the md5 of the downloaded Nexudus bytes; "" when not
+	// downloaded (no -deep, or nothing to compare with).
+	DeepMD5 string
+}
+
+// Verdict is Classify's answer.
+type Verdict struct {
+	Status Status
+	Reason string
+	// CoreDataID is the CoreData file the verdict is about ("" when
+	// missing or duplicate).
+	CoreDataID string
+}
+
+// Classify decides the status of one file. It is pure: no I/O, no clock.
+//
+// The rules, first match wins:
+//
+//   - no tagged file: missing;
+//   - more than one: duplicate;
+//   - a mapping naming another CoreData file than the tagged one: drift;
+//   - with a downloaded md5: equal to CoreData's digest, ok; else CoreData
+//     still holding what syncd recorded means Nexudus moved on (stale),
+//     anything else means CoreData changed (drift);
+//   - without: CoreData's digest differs from the recorded one, drift;
+//     Nexudus' UpdatedOn newer than the mapping's, stale; else ok.
+//
+// A file with no mapping but exactly one tagged file (a lost or rebuilt
+// state file, `state forget`) is what the engine would adopt: ok without
+// -deep ("found by tag"), and with -deep ok or stale by its bytes. A
+// mapping without a Nexudus time (written by `state rebuild`) proves no
+// freshness: ok, and the reason says that -deep compares the bytes.
+func Classify(in Input) Verdict {
+	id := in.Record.ID
+	switch len(in.Tagged) {
+	case 0:
+		r := fmt.Sprintf("no CoreData file under the configured parents is tagged %s", syncer.FileTag(id))
+		if in.Mapping != nil {
+			r += fmt.Sprintf("; the state file maps it to %s, which is gone or lost its tag", in.Mapping.CoreDataID)
+		}
+		return Verdict{Status: StatusMissing, Reason: r}
+	case 1:
+	default:
+		ids := make([]string, len(in.Tagged))
+		for i, f := range in.Tagged {
+			ids[i] = f.ID
+		}
+		r := fmt.Sprintf("%d CoreData files are tagged %s: %s", len(ids), syncer.FileTag(id), strings.Join(ids, ", "))
+		if in.Mapping != nil {
+			r += "; the state file maps " + in.Mapping.CoreDataID
+		}
+		return Verdict{Status: StatusDuplicate, Reason: r}
+	}
+	c := in.Tagged[0]
+	v := Verdict{CoreDataID: c.ID}
+	cdMD5, deep := lower(c.Digest), lower(in.DeepMD5)
+	m := in.Mapping
+	if m == nil {
+		const why = "not in the state file; found by tag"
+		switch {
+		case deep == "":
+			v.Status, v.Reason = StatusOK, why+" (-deep compares its bytes with Nexudus)"
+		case deep == cdMD5:
+			v.Status, v.Reason = StatusOK, why+"; it holds the Nexudus bytes"
+		default:
+			v.Status, v.Reason = StatusStale, fmt.Sprintf("%s; Nexudus holds other bytes (md5 %s) than it (%s)", why, deep, orNone(cdMD5))
+		}
+		return v
+	}
+	if m.CoreDataID != c.ID {
+		v.Status, v.Reason = StatusDrift, fmt.Sprintf("the state file maps it to %s, but the CoreData file tagged for it is %s", m.CoreDataID, c.ID)
+		return v
+	}
+	recorded := lower(m.MD5)
+	if deep != "" {
+		switch {
+		case deep == cdMD5:
+			v.Status = StatusOK
+			if recorded != cdMD5 {
+				v.Reason = fmt.Sprintf("CoreData holds the Nexudus bytes; the state file records md5 %s, which the next poll corrects", orNone(recorded))
+			}
+		case cdMD5 == recorded:
+			v.Status, v.Reason = StatusStale, fmt.Sprintf("Nexudus holds newer bytes (md5 %s) than CoreData (%s)", deep, orNone(cdMD5))
+		default:
+			v.Status, v.Reason = StatusDrift, fmt.Sprintf("CoreData's digest %s is neither the one syncd recorded (%s) nor the Nexudus bytes' (%s)", orNone(cdMD5), orNone(recorded), deep)
+		}
+		return v
+	}
+	newer := !in.Record.UpdatedOn.IsZero() && !m.UpdatedOn.IsZero() && in.Record.UpdatedOn.After(m.UpdatedOn)
+	switch {
+	case cdMD5 != recorded:
+		v.Status, v.Reason = StatusDrift, fmt.Sprintf("CoreData's digest %s is not the one syncd recorded (%s)", orNone(cdMD5), orNone(recorded))
+		if newer {
+			v.Reason += "; Nexudus was also updated since"
+		}
+	case newer:
+		v.Status, v.Reason = StatusStale, fmt.Sprintf("Nexudus updated it at %s, after the version syncd mirrored (%s)",
+			fmtTime(in.Record.UpdatedOn.Time), fmtTime(m.UpdatedOn))
+	case m.UpdatedOn.IsZero():
+		v.Status, v.Reason = StatusOK, "recorded without a Nexudus time (state rebuild); -deep compares its bytes with Nexudus"
+	default:
+		v.Status = StatusOK
+	}
+	return v
+}
+
+// orphanRow is the row of a tagged CoreData file whose Nexudus file was
+// not in the signed listing.
+func orphanRow(id int64, f coredata.File, m *state.Mapping) Row {
+	r := Row{
+		NexudusID: id, CoreDataID: f.ID, Status: StatusOrphan,
+		Reason:      fmt.Sprintf("tagged %s, but that Nexudus file is not signed or no longer exists; syncd keeps it (nothing is deleted in CoreData)", syncer.FileTag(id)),
+		CoreDataMD5: lower(f.Digest), CoreDataIDs: []string{f.ID}, Title: f.Title, Parent: f.Parent,
+	}
+	if m != nil {
+		r.RecordedMD5, r.RecordedCoreDataID, r.RecordedUpdatedOn = m.MD5, m.CoreDataID, timePtr(m.UpdatedOn)
+	}
+	return r
+}
+
+// row turns an input and its verdict into an output row.
+func row(in Input, v Verdict) Row {
+	r := Row{
+		NexudusID: in.Record.ID, CoreDataID: v.CoreDataID, Status: v.Status, Reason: v.Reason,
+		NexudusMD5: lower(in.DeepMD5), NexudusUpdatedOn: timePtr(in.Record.UpdatedOn.Time),
+		BusinessID: in.Record.BusinessID, CoreDataIDs: []string{},
+	}
+	for _, f := range in.Tagged {
+		r.CoreDataIDs = append(r.CoreDataIDs, f.ID)
+		if f.ID == v.CoreDataID {
+			r.CoreDataMD5, r.Title, r.Parent = lower(f.Digest), f.Title, f.Parent
+		}
+	}
+	if m := in.Mapping; m != nil {
+		r.RecordedMD5, r.RecordedCoreDataID, r.RecordedUpdatedOn = m.MD5, m.CoreDataID, timePtr(m.UpdatedOn)
+	}
+	return r
+}
+
+func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
