@@ -93,8 +93,8 @@ func (fr *fileRun) decide(ctx context.Context) (Plan, error) {
 	}
 	// A record without UpdatedOn cannot be proven unchanged: it is
 	// downloaded and compared by md5 every time it is listed.
-	if mapped && !f.UpdatedOn.IsZero() && m.UpdatedOn.Equal(f.UpdatedOn.Time) {
-		return Plan{Kind: fr.sameBytes(m), Mapping: m}, nil
+	if mapped && MappingCurrent(m, f) {
+		return Plan{Kind: PlanForBytes(m, m.MD5, title, false), Mapping: m}, nil
 	}
 	if fail, ok, err := e.fails.Failure(f.ID); err != nil {
 		return Plan{}, err
@@ -115,22 +115,8 @@ func (fr *fileRun) decide(ctx context.Context) (Plan, error) {
 	if err := fr.fetch(ctx); err != nil {
 		return Plan{}, err
 	}
-	if m.MD5 != fr.sp.md5 {
-		return Plan{Kind: PlanUpdate, Mapping: m, Found: found}, nil
-	}
-	kind := fr.sameBytes(m)
-	if found {
-		kind = PlanAdopt
-	}
-	return Plan{Kind: kind, Mapping: m, Found: found, Record: true}, nil
-}
-
-// sameBytes is the plan for a file CoreData holds with the right bytes.
-func (fr *fileRun) sameBytes(m state.Mapping) PlanKind {
-	if m.Title != fr.title {
-		return PlanRetitle
-	}
-	return PlanUnchanged
+	kind := PlanForBytes(m, fr.sp.md5, title, found)
+	return Plan{Kind: kind, Mapping: m, Found: found, Record: kind != PlanUpdate}, nil
 }
 
 // fetch downloads the record's bytes into a spool, once.

@@ -94,8 +94,10 @@ func Classify(in Input) Verdict {
 	}
 	recorded := lower(m.MD5)
 	if deep != "" {
+		// The bytes against what CoreData holds: a poll's own rule.
+		sameBytes := syncer.PlanForBytes(state.Mapping{MD5: cdMD5}, deep, "", false) != syncer.PlanUpdate
 		switch {
-		case deep == cdMD5:
+		case sameBytes:
 			v.Status = StatusOK
 			if recorded != cdMD5 {
 				v.Reason = fmt.Sprintf("CoreData holds the Nexudus bytes; the state file records md5 %s, which the next poll corrects", orNone(recorded))
@@ -107,20 +109,26 @@ func Classify(in Input) Verdict {
 		}
 		return v
 	}
-	newer := !in.Record.UpdatedOn.IsZero() && !m.UpdatedOn.IsZero() && in.Record.UpdatedOn.After(m.UpdatedOn)
+	// A poll downloads the record again exactly when its mapping is not
+	// current (syncer.MappingCurrent): then only -deep can say more.
+	current := syncer.MappingCurrent(*m, in.Record)
+	newer := !m.UpdatedOn.IsZero() && in.Record.UpdatedOn.After(m.UpdatedOn)
 	switch {
 	case cdMD5 != recorded:
 		v.Status, v.Reason = StatusDrift, fmt.Sprintf("CoreData's digest %s is not the one syncd recorded (%s)", orNone(cdMD5), orNone(recorded))
 		if newer {
 			v.Reason += "; Nexudus was also updated since"
 		}
+	case current:
+		v.Status = StatusOK
+	case m.UpdatedOn.IsZero():
+		v.Status, v.Reason = StatusOK, "recorded without a Nexudus time (state rebuild); -deep compares its bytes with Nexudus"
 	case newer:
 		v.Status, v.Reason = StatusStale, fmt.Sprintf("Nexudus updated it at %s, after the version syncd mirrored (%s)",
 			fmtTime(in.Record.UpdatedOn.Time), fmtTime(m.UpdatedOn))
-	case m.UpdatedOn.IsZero():
-		v.Status, v.Reason = StatusOK, "recorded without a Nexudus time (state rebuild); -deep compares its bytes with Nexudus"
 	default:
-		v.Status = StatusOK
+		v.Status, v.Reason = StatusOK, fmt.Sprintf("Nexudus' time (%s) is not the one recorded (%s) but not newer; the next poll compares the bytes, -deep does now",
+			fmtTime(in.Record.UpdatedOn.Time), fmtTime(m.UpdatedOn))
 	}
 	return v
 }
