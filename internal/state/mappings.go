@@ -60,6 +60,13 @@ func checkMapping(m *Mapping) error {
 	}
 	m.UpdatedOn = utc(m.UpdatedOn)
 	m.SyncedAt = utc(m.SyncedAt)
+	for _, t := range []time.Time{m.UpdatedOn, m.SyncedAt} {
+		// What `state ls -json` could not print (JSON writes years 0 to
+		// 9999 only) is not stored.
+		if y := t.Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("%w: time %s outside years 0 to 9999", ErrInvalid, t)
+		}
+	}
 	return nil
 }
 
@@ -93,7 +100,7 @@ func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
 			}
 		}
 	}
-	if err := putJSON(files, key, m); err != nil {
+	if err := files.Put(key, encodeMapping(&m)); err != nil {
 		return err
 	}
 	if err := putJSON(owners, []byte(m.CoreDataID), m.NexudusID); err != nil {
