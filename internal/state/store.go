@@ -105,6 +105,13 @@ func Open(path string, opts Options) (*Store, error) {
 		NoSync:   opts.NoSync,
 		MaxSize:  opts.MaxSize,
 		OpenFile: opts.openFile,
+		// A commit no longer writes the whole freelist (pages of it in a
+		// large file) next to the few pages it changed; an open rebuilds
+		// the freelist by walking the file instead. The map freelist
+		// allocates in constant time where the array one scans. etcd
+		// runs bbolt this way. Files stay readable by any bbolt.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("state: open %s: %w", path, ErrLocked)
