@@ -50,6 +50,51 @@ func (s *Store) PutMapping(m Mapping) error {
 	})
 }
 
+// PutMappings writes many mappings as PutMapping writes each (owners
+// index, ErrOwned, intent and failure records ended), in one transaction:
+// one fsync for the lot instead of one each, which is what `state rebuild`
+// of a large tenant needs (callers batch, say, 1,000 at a time).
+//
+// A mapping that PutMapping would refuse (ErrInvalid, ErrOwned) is
+// refused alone: refused[i] holds its error, and the others are written.
+// Any other error fails the whole transaction, and then nothing of ms is
+// written. A mapping later in ms overrides an earlier one of the same
+// Nexudus id, as with successive PutMapping calls.
+func (s *Store) PutMappings(ms []Mapping) (refused []error, err error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	checked := make([]Mapping, len(ms))
+	refused = make([]error, len(ms))
+	for i, m := range ms {
+		if err := checkMapping(&m); err != nil {
+			refused[i] = wrap("put mapping", m.NexudusID, err)
+		}
+		checked[i] = m
+	}
+	err = s.update("put mappings", nil, func(tx *bolt.Tx) error {
+		for i, m := range checked {
+			if refused[i] != nil {
+				continue // invalid
+			}
+			err := putMappingTx(tx, m, true)
+			if errors.Is(err, ErrOwned) {
+				// putMappingTx refuses before it writes anything.
+				refused[i] = wrap("put mapping", m.NexudusID, err)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("mapping %d: %w", m.NexudusID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return refused, nil
+}
+
 // checkMapping validates and normalizes a mapping before it is written.
 func checkMapping(m *Mapping) error {
 	if err := checkID(m.NexudusID); err != nil {
