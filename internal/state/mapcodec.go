@@ -70,7 +70,7 @@ func decodeMapping(id int64, data []byte) (Mapping, error) {
 		err error
 	)
 	if len(data) > 0 && data[0] == '{' {
-		err = decodeMappingJSON(data, &m)
+		m, err = decodeMappingJSON(data)
 	} else {
 		err = decodeMappingBinary(data, &m)
 	}
@@ -188,6 +188,10 @@ func (r *reader) time() time.Time {
 
 // decodeMappingJSON reads the form of schema 0 and 1. json.Unmarshal
 // copies every string.
-func decodeMappingJSON(data []byte, m *Mapping) error {
-	return json.Unmarshal(data, m)
+// (Its own variable: one that json.Unmarshal sees escapes to the heap,
+// and the binary path would pay for that too.)
+func decodeMappingJSON(data []byte) (Mapping, error) {
+	var m Mapping
+	err := json.Unmarshal(data, &m)
+	return m, err
 }

@@ -24,8 +24,11 @@ type Mapping struct {
 }
 
 // Mapping returns the mapping of a Nexudus file; ok is false when it has none.
+//
+// A poll reads one mapping per record it lists, so this read allocates
+// little: the id is boxed for an error only.
 func (s *Store) Mapping(id int64) (m Mapping, ok bool, err error) {
-	err = s.view("mapping", id, func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		v := get(tx, bucketFiles, idKey(id))
 		if v == nil {
 			return nil
@@ -34,7 +37,10 @@ func (s *Store) Mapping(id int64) (m Mapping, ok bool, err error) {
 		ok = err == nil
 		return err
 	})
-	return m, ok, err
+	if err != nil {
+		return Mapping{}, false, wrap("mapping", id, err)
+	}
+	return m, ok, nil
 }
 
 // PutMapping records a file as mirrored. In the same transaction it claims

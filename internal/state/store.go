@@ -153,10 +153,11 @@ func (s *Store) view(op string, id any, fn func(tx *bolt.Tx) error) error {
 }
 
 func wrap(op string, id any, err error) error {
+	if err == nil {
+		return nil // before ce, which escapes: a read that succeeds allocates nothing here
+	}
 	var ce *CorruptError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &ce):
 		// Already names the record; another prefix would only repeat it.
 		return err
