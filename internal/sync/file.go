@@ -31,7 +31,9 @@ var errUnreadable = errors.New("unreadable Nexudus record")
 func (e *Engine) processFile(ctx context.Context, r *run, f nexudus.File) (done bool) {
 	unlock := e.locks.lock(f.ID)
 	defer unlock()
-	log := e.log.With(zap.Int64("nexudus_id", f.ID))
+	// Lazy: a record skipped as unchanged logs nothing, and must not pay
+	// for a logger clone.
+	log := e.log.WithLazy(zap.Int64("nexudus_id", f.ID))
 	if r.out.tripped() {
 		return false // handed out just before an outage stopped the run
 	}
@@ -169,6 +171,9 @@ func (e *Engine) mirror(ctx context.Context, r *run, f nexudus.File, log *zap.Lo
 	// A record without UpdatedOn cannot be proven unchanged: it is
 	// downloaded and compared by md5 every time it is listed.
 	if mapped && !f.UpdatedOn.IsZero() && m.UpdatedOn.Equal(f.UpdatedOn.Time) {
+		if m.Title == title {
+			return OutcomeUnchanged, nil // the common case: no tags to build
+		}
 		if err := e.retitle(ctx, r, &m, title, e.tags(f)); err != nil {
 			return "", err
 		}
