@@ -134,12 +134,23 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, page int) (*Page, er
 
 // decodeListPage decodes a list answer and keeps only signed records.
 //
+// A page of the usual shape is decoded by decodeListPageFast, without
+// reflection; anything else comes here, to encoding/json.
+//
 // A page is decoded in one pass when every record decodes: listing is the
 // whole cost of a poll over records already mirrored, and decoding each
 // record again from its raw bytes took three times as long. A page with an
 // unreadable record is decoded again record by record, so that the rest
 // of it is still read (decodeListPageByRecord); both give the same page.
 func decodeListPage(status int, contentType string, body []byte) (*Page, error) {
+	if p, ok := decodeListPageFast(contentType, body); ok {
+		return p, nil
+	}
+	return decodeListPageJSON(status, contentType, body)
+}
+
+// decodeListPageJSON is decodeListPage with encoding/json.
+func decodeListPageJSON(status int, contentType string, body []byte) (*Page, error) {
 	var env envelope[File]
 	if err := httpx.DecodeJSONBytes("nexudus", status, contentType, body, &env); err != nil {
 		return decodeListPageByRecord(status, contentType, body)
