@@ -1,11 +1,14 @@
 package nexudus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
+	gosync "sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -114,7 +117,9 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, page int) (*Page, er
 		return nil, c.wrap(err, "list page %d", page)
 	}
 	defer resp.Body.Close()
-	body, err := httpx.ReadBody(resp.Body, httpx.MaxJSONBytes)
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	body, err := readPage(buf, resp.Body)
 	if err != nil {
 		return nil, c.wrap(err, "list page %d: read", page)
 	}
@@ -130,6 +135,35 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, page int) (*Page, er
 			zap.Int("page", page), zap.Int("unsigned", p.Unsigned))
 	}
 	return p, nil
+}
+
+// pageBuffers hold list pages while they are decoded. Every decoder
+// copies what it keeps (decodeListPageFast one string per page,
+// encoding/json each string), so the buffer is free again once the page
+// is decoded: a poll over 100,000 records reads 90 MB of pages, which
+// io.ReadAll read into a new, twice regrown buffer each.
+var pageBuffers = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledPage keeps a huge answer's buffer out of the pool.
+const maxPooledPage = 1 << 20
+
+func putPageBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledPage {
+		pageBuffers.Put(b)
+	}
+}
+
+// readPage is httpx.ReadBody into buf: at most httpx.MaxJSONBytes, more
+// is httpx.ErrTooLarge.
+func readPage(buf *bytes.Buffer, r io.Reader) ([]byte, error) {
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(r, httpx.MaxJSONBytes+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > httpx.MaxJSONBytes {
+		return nil, fmt.Errorf("body over %d bytes: %w", httpx.MaxJSONBytes, httpx.ErrTooLarge)
+	}
+	return buf.Bytes(), nil
 }
 
 // decodeListPage decodes a list answer and keeps only signed records.
