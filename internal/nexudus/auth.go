@@ -200,7 +200,10 @@ func (c *Client) valid(tok *oauth2.Token) bool {
 	// The margin is at most a quarter of the token's life, so a server
 	// issuing short-lived tokens does not make every request log in again.
 	margin := expiryMargin
-	if life := tok.Expiry.Sub(c.tokIssued); life > 0 && life/4 < margin {
+	c.mu.Lock()
+	issued := c.tokIssued // guarded: a worker logging in again writes it
+	c.mu.Unlock()
+	if life := tok.Expiry.Sub(issued); life > 0 && life/4 < margin {
 		margin = life / 4
 	}
 	return tok.Expiry.IsZero() || c.now().Add(margin).Before(tok.Expiry)

@@ -47,7 +47,7 @@ func BenchmarkDecodeListPage(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
 		decode func(int, string, []byte) (*Page, error)
-	}{{"one-pass", decodeListPage}, {"by-record", decodeListPageByRecord}} {
+	}{{"one-pass", decodeListPage}, {"encoding-json", decodeListPageJSON}, {"by-record", decodeListPageByRecord}} {
 		b.Run(tc.name, func(b *testing.B) {
 			body := pageBody(b, 100)
 			b.SetBytes(int64(len(body)))

@@ -1,11 +1,14 @@
 package nexudus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
+	gosync "sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -114,7 +117,9 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, page int) (*Page, er
 		return nil, c.wrap(err, "list page %d", page)
 	}
 	defer resp.Body.Close()
-	body, err := httpx.ReadBody(resp.Body, httpx.MaxJSONBytes)
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	body, err := readPage(buf, resp.Body)
 	if err != nil {
 		return nil, c.wrap(err, "list page %d: read", page)
 	}
@@ -132,7 +137,39 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, page int) (*Page, er
 	return p, nil
 }
 
+// pageBuffers hold list pages while they are decoded. Every decoder
+// copies what it keeps (decodeListPageFast one string per page,
+// encoding/json each string), so the buffer is free again once the page
+// is decoded: a poll over 100,000 records reads 90 MB of pages, which
+// io.ReadAll read into a new, twice regrown buffer each.
+var pageBuffers = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledPage keeps a huge answer's buffer out of the pool.
+const maxPooledPage = 1 << 20
+
+func putPageBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledPage {
+		pageBuffers.Put(b)
+	}
+}
+
+// readPage is httpx.ReadBody into buf: at most httpx.MaxJSONBytes, more
+// is httpx.ErrTooLarge.
+func readPage(buf *bytes.Buffer, r io.Reader) ([]byte, error) {
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(r, httpx.MaxJSONBytes+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > httpx.MaxJSONBytes {
+		return nil, fmt.Errorf("body over %d bytes: %w", httpx.MaxJSONBytes, httpx.ErrTooLarge)
+	}
+	return buf.Bytes(), nil
+}
+
 // decodeListPage decodes a list answer and keeps only signed records.
+//
+// A page of the usual shape is decoded by decodeListPageFast, without
+// reflection; anything else comes here, to encoding/json.
 //
 // A page is decoded in one pass when every record decodes: listing is the
 // whole cost of a poll over records already mirrored, and decoding each
@@ -140,6 +177,14 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, page int) (*Page, er
 // unreadable record is decoded again record by record, so that the rest
 // of it is still read (decodeListPageByRecord); both give the same page.
 func decodeListPage(status int, contentType string, body []byte) (*Page, error) {
+	if p, ok := decodeListPageFast(contentType, body); ok {
+		return p, nil
+	}
+	return decodeListPageJSON(status, contentType, body)
+}
+
+// decodeListPageJSON is decodeListPage with encoding/json.
+func decodeListPageJSON(status int, contentType string, body []byte) (*Page, error) {
 	var env envelope[File]
 	if err := httpx.DecodeJSONBytes("nexudus", status, contentType, body, &env); err != nil {
 		return decodeListPageByRecord(status, contentType, body)

@@ -54,22 +54,6 @@ func checkID(id int64) error {
 	return nil
 }
 
-// decodeMapping never keeps data: json.Unmarshal copies every string, so the
-// result may outlive the transaction that produced data.
-func decodeMapping(id int64, data []byte) (Mapping, error) {
-	var m Mapping
-	if err := json.Unmarshal(data, &m); err != nil {
-		return Mapping{}, corrupt("mapping", id, err)
-	}
-	if m.NexudusID != id {
-		return Mapping{}, corrupt("mapping", id, fmt.Errorf("record holds nexudus id %d", m.NexudusID))
-	}
-	if m.CoreDataID == "" {
-		return Mapping{}, corrupt("mapping", id, errors.New("empty coredata id"))
-	}
-	return m, nil
-}
-
 func decodeIntent(id int64, data []byte) (Intent, error) {
 	var in Intent
 	if err := json.Unmarshal(data, &in); err != nil {

@@ -24,8 +24,11 @@ type Mapping struct {
 }
 
 // Mapping returns the mapping of a Nexudus file; ok is false when it has none.
+//
+// A poll reads one mapping per record it lists, so this read allocates
+// little: the id is boxed for an error only.
 func (s *Store) Mapping(id int64) (m Mapping, ok bool, err error) {
-	err = s.view("mapping", id, func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		v := get(tx, bucketFiles, idKey(id))
 		if v == nil {
 			return nil
@@ -34,7 +37,10 @@ func (s *Store) Mapping(id int64) (m Mapping, ok bool, err error) {
 		ok = err == nil
 		return err
 	})
-	return m, ok, err
+	if err != nil {
+		return Mapping{}, false, wrap("mapping", id, err)
+	}
+	return m, ok, nil
 }
 
 // PutMapping records a file as mirrored. In the same transaction it claims
@@ -50,6 +56,51 @@ func (s *Store) PutMapping(m Mapping) error {
 	})
 }
 
+// PutMappings writes many mappings as PutMapping writes each (owners
+// index, ErrOwned, intent and failure records ended), in one transaction:
+// one fsync for the lot instead of one each, which is what `state rebuild`
+// of a large tenant needs (callers batch, say, 1,000 at a time).
+//
+// A mapping that PutMapping would refuse (ErrInvalid, ErrOwned) is
+// refused alone: refused[i] holds its error, and the others are written.
+// Any other error fails the whole transaction, and then nothing of ms is
+// written. A mapping later in ms overrides an earlier one of the same
+// Nexudus id, as with successive PutMapping calls.
+func (s *Store) PutMappings(ms []Mapping) (refused []error, err error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	checked := make([]Mapping, len(ms))
+	refused = make([]error, len(ms))
+	for i, m := range ms {
+		if err := checkMapping(&m); err != nil {
+			refused[i] = wrap("put mapping", m.NexudusID, err)
+		}
+		checked[i] = m
+	}
+	err = s.update("put mappings", nil, func(tx *bolt.Tx) error {
+		for i, m := range checked {
+			if refused[i] != nil {
+				continue // invalid
+			}
+			err := putMappingTx(tx, m, true)
+			if errors.Is(err, ErrOwned) {
+				// putMappingTx refuses before it writes anything.
+				refused[i] = wrap("put mapping", m.NexudusID, err)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("mapping %d: %w", m.NexudusID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return refused, nil
+}
+
 // checkMapping validates and normalizes a mapping before it is written.
 func checkMapping(m *Mapping) error {
 	if err := checkID(m.NexudusID); err != nil {
@@ -60,6 +111,13 @@ func checkMapping(m *Mapping) error {
 	}
 	m.UpdatedOn = utc(m.UpdatedOn)
 	m.SyncedAt = utc(m.SyncedAt)
+	for _, t := range []time.Time{m.UpdatedOn, m.SyncedAt} {
+		// What `state ls -json` could not print (JSON writes years 0 to
+		// 9999 only) is not stored.
+		if y := t.Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("%w: time %s outside years 0 to 9999", ErrInvalid, t)
+		}
+	}
 	return nil
 }
 
@@ -93,7 +151,7 @@ func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
 			}
 		}
 	}
-	if err := putJSON(files, key, m); err != nil {
+	if err := files.Put(key, encodeMapping(&m)); err != nil {
 		return err
 	}
 	if err := putJSON(owners, []byte(m.CoreDataID), m.NexudusID); err != nil {

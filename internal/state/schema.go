@@ -17,7 +17,13 @@ type migration func(tx *bolt.Tx) error
 // version v runs migrations[v:].
 var migrations = []migration{
 	0: migrateV0,
+	1: migrateV1,
 }
+
+// readableFrom is the oldest schema that a read-only open reads as it is,
+// without its migrations: every later migration only changes what is
+// written from then on.
+const readableFrom = 1
 
 // CurrentSchemaVersion is the version this binary writes.
 func CurrentSchemaVersion() int { return len(migrations) }
@@ -45,6 +51,13 @@ func migrateV0(tx *bolt.Tx) error {
 		return putJSON(owners, []byte(m.CoreDataID), id)
 	})
 }
+
+// migrateV1 rewrites nothing. From schema 2 on, mappings are written in a
+// binary form (mapcodec.go), and the JSON ones already in the file are
+// read as they are, until they are next written. The version is what
+// changes: a syncd that knows only schema 1 would read every binary
+// mapping as corrupt, so it refuses the file (ErrSchemaTooNew) instead.
+func migrateV1(*bolt.Tx) error { return nil }
 
 // readSchema returns 0 when the key (or the meta bucket) is missing.
 func readSchema(tx *bolt.Tx) (int, error) {
@@ -88,7 +101,7 @@ func (s *Store) prepare() error {
 		return fmt.Errorf("file has schema %d, this syncd knows up to %d: %w", version, current, ErrSchemaTooNew)
 	}
 	if s.readOnly {
-		if version < current {
+		if version < readableFrom {
 			return fmt.Errorf("file has schema %d, this syncd needs %d; open it read-write once to migrate: %w", version, current, ErrSchemaOutdated)
 		}
 		return nil

@@ -2,9 +2,11 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,8 +106,8 @@ func TestOpenCreatesPrivateFileAndDir(t *testing.T) {
 		t.Errorf("buckets = %v", got)
 	}
 	v, err := s.SchemaVersion()
-	if err != nil || v != CurrentSchemaVersion() || v != 1 {
-		t.Errorf("SchemaVersion() = %d, %v; want 1", v, err)
+	if err != nil || v != CurrentSchemaVersion() || v != 2 {
+		t.Errorf("SchemaVersion() = %d, %v; want 2", v, err)
 	}
 }
 
@@ -272,13 +274,13 @@ func TestSchemaTooNewIsRefusedUntouched(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				return b.Put(keySchema, []byte("2"))
+				return b.Put(keySchema, []byte(strconv.Itoa(CurrentSchemaVersion()+1)))
 			})
 			_, err := Open(path, Options{Timeout: testTimeout, ReadOnly: readOnly})
 			if !errors.Is(err, ErrSchemaTooNew) {
 				t.Fatalf("err = %v, want ErrSchemaTooNew", err)
 			}
-			for _, want := range []string{path, "schema 2", "up to 1"} {
+			for _, want := range []string{path, fmt.Sprintf("schema %d", CurrentSchemaVersion()+1), fmt.Sprintf("up to %d", CurrentSchemaVersion())} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("err = %q, want it to contain %q", err, want)
 				}
@@ -332,8 +334,8 @@ func TestMigrateFromV0(t *testing.T) {
 	}
 
 	s := openTest(t, path, Options{})
-	if v, err := s.SchemaVersion(); err != nil || v != 1 {
-		t.Fatalf("SchemaVersion() = %d, %v; want 1", v, err)
+	if v, err := s.SchemaVersion(); err != nil || v != CurrentSchemaVersion() {
+		t.Fatalf("SchemaVersion() = %d, %v; want %d", v, err, CurrentSchemaVersion())
 	}
 	for id, cd := range map[int64]string{1: "cd-1", 2: "cd-2"} {
 		owner, ok, err := s.Owner(cd)

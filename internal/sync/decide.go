@@ -64,7 +64,9 @@ type fileRun struct {
 }
 
 func (e *Engine) newFileRun(r *run, rec nexudus.File) *fileRun {
-	return &fileRun{e: e, r: r, rec: rec, log: e.log.With(zap.Int64("nexudus_id", rec.ID))}
+	// Lazy: a record skipped as unchanged logs nothing, and must not pay
+	// for a logger clone.
+	return &fileRun{e: e, r: r, rec: rec, log: e.log.WithLazy(zap.Int64("nexudus_id", rec.ID))}
 }
 
 // close drops the downloaded bytes.

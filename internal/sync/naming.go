@@ -96,13 +96,25 @@ func ParseTitle(text string) (*template.Template, error) {
 // title renders the configured template. Control and bidi characters are
 // removed here too: a title is shown to people just as a file name is.
 func (e *Engine) title(f nexudus.File) (string, error) {
-	var b strings.Builder
-	if err := e.opt.Title.Execute(&b, f); err != nil {
-		return "", fmt.Errorf("render title of file %d: %w", f.ID, err)
+	raw, ok := planFor(e.opt.Title).render(&f) // see titlefast.go
+	if !ok {
+		var b strings.Builder
+		if err := e.opt.Title.Execute(&b, f); err != nil {
+			return "", fmt.Errorf("render title of file %d: %w", f.ID, err)
+		}
+		raw = b.String()
+	}
+	return cleanTitle(raw, f.ID), nil
+}
+
+// cleanTitle is what title does to the template's output.
+func cleanTitle(raw string, id int64) string {
+	if plainTitle(raw) {
+		return raw
 	}
 	var out strings.Builder
 	n := 0
-	for _, r := range b.String() {
+	for _, r := range raw {
 		if unicode.IsControl(r) || httpx.IsBidi(r) || r == utf8.RuneError {
 			continue
 		}
@@ -114,9 +126,9 @@ func (e *Engine) title(f nexudus.File) (string, error) {
 	}
 	t := strings.Join(strings.Fields(out.String()), " ")
 	if t == "" {
-		t = fmt.Sprintf("Nexudus file %d", f.ID)
+		t = fmt.Sprintf("Nexudus file %d", id)
 	}
-	return t, nil
+	return t
 }
 
 // FileTag is the tag that ties a CoreData file to its Nexudus file; state

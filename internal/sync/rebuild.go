@@ -32,6 +32,25 @@ type RebuildReport struct {
 	Ambiguous []int64
 }
 
+// batchStore is a RebuildStore that writes many mappings in one
+// transaction (state.Store does): one fsync per batch instead of one per
+// mapping.
+type batchStore interface {
+	PutMappings(ms []state.Mapping) (refused []error, err error)
+}
+
+// rebuildBatch is how many mappings Rebuild writes per transaction.
+const rebuildBatch = 1000
+
+// rebuildFile is what Rebuild keeps of a listed CoreData file: the
+// mapping it makes, and its creation time to pick the oldest of two
+// tagged for one Nexudus file. Keeping the whole coredata.File (tags,
+// blob name, mime type...) of 100,000 files cost twice the memory.
+type rebuildFile struct {
+	m       state.Mapping
+	created string
+}
+
 // Rebuild restores mappings from CoreData alone: every file under the
 // given parents that carries a nexudus-file-<Id> tag maps that Nexudus
 // file. The mapping gets no Nexudus UpdatedOn, so the next run downloads
@@ -44,7 +63,7 @@ func Rebuild(ctx context.Context, l Lister, st RebuildStore, parents []string, l
 		log = zap.NewNop()
 	}
 	rep := &RebuildReport{}
-	found := map[int64]coredata.File{}
+	found := map[int64]rebuildFile{}
 	seenParent := map[string]bool{}
 	for _, p := range parents {
 		if p == "" || seenParent[p] {
@@ -63,14 +82,18 @@ func Rebuild(ctx context.Context, l Lister, st RebuildStore, parents []string, l
 				if !ok {
 					continue
 				}
+				rf := rebuildFile{created: f.Created, m: state.Mapping{
+					NexudusID: id, CoreDataID: f.ID, MD5: f.Digest, Size: f.Size,
+					SnapshotID: f.SnapshotID, Title: f.Title, Parent: f.Parent, Filename: f.Filename,
+				}}
 				if prev, dup := found[id]; dup {
 					rep.Ambiguous = append(rep.Ambiguous, id)
-					if f.Created != "" && f.Created < prev.Created {
-						found[id] = f
+					if f.Created != "" && f.Created < prev.created {
+						found[id] = rf
 					}
 					continue
 				}
-				found[id] = f
+				found[id] = rf
 			}
 		}
 	}
@@ -79,27 +102,62 @@ func Rebuild(ctx context.Context, l Lister, st RebuildStore, parents []string, l
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, id := range ids {
-		f := found[id]
-		if cur, ok, err := st.Mapping(id); err != nil {
-			return rep, err
-		} else if ok && cur.CoreDataID == f.ID && cur.MD5 == f.Digest {
-			rep.Kept++
-			continue
-		}
-		m := state.Mapping{
-			NexudusID: id, CoreDataID: f.ID, MD5: f.Digest, Size: f.Size,
-			SnapshotID: f.SnapshotID, Title: f.Title, Parent: f.Parent, Filename: f.Filename,
-		}
-		if err := st.PutMapping(m); err != nil {
-			if errors.Is(err, state.ErrOwned) {
-				log.Warn("rebuild: CoreData file already mapped to another Nexudus file", zap.Int64("nexudus_id", id), zap.String("coredata_id", f.ID))
-				rep.Ambiguous = append(rep.Ambiguous, id)
+	batch := make([]state.Mapping, 0, rebuildBatch)
+	for len(ids) > 0 {
+		n := min(rebuildBatch, len(ids))
+		batch = batch[:0]
+		for _, id := range ids[:n] {
+			m := found[id].m
+			delete(found, id)
+			if cur, ok, err := st.Mapping(id); err != nil {
+				return rep, err
+			} else if ok && cur.CoreDataID == m.CoreDataID && cur.MD5 == m.MD5 {
+				rep.Kept++
 				continue
 			}
-			return rep, fmt.Errorf("rebuild: record %d: %w", id, err)
+			batch = append(batch, m)
 		}
-		rep.Restored++
+		ids = ids[n:]
+		if err := putRebuilt(st, batch, rep, log); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
+}
+
+// putRebuilt writes one batch of rebuilt mappings, in one transaction
+// when the store can. A CoreData file that another Nexudus file already
+// maps is reported, not written; any other error stops the rebuild.
+func putRebuilt(st RebuildStore, batch []state.Mapping, rep *RebuildReport, log *zap.Logger) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	refused := make([]error, len(batch))
+	if bs, ok := st.(batchStore); ok {
+		var err error
+		if refused, err = bs.PutMappings(batch); err != nil {
+			return fmt.Errorf("rebuild: record %d mappings from %d: %w", len(batch), batch[0].NexudusID, err)
+		}
+	} else {
+		for i, m := range batch {
+			refused[i] = st.PutMapping(m)
+			if refused[i] != nil && !errors.Is(refused[i], state.ErrOwned) {
+				batch, refused = batch[:i+1], refused[:i+1] // stop here
+				break
+			}
+		}
+	}
+	for i, err := range refused {
+		m := batch[i]
+		switch {
+		case err == nil:
+			rep.Restored++
+		case errors.Is(err, state.ErrOwned):
+			log.Warn("rebuild: CoreData file already mapped to another Nexudus file", zap.Int64("nexudus_id", m.NexudusID), zap.String("coredata_id", m.CoreDataID))
+			rep.Ambiguous = append(rep.Ambiguous, m.NexudusID)
+		default:
+			return fmt.Errorf("rebuild: record %d: %w", m.NexudusID, err)
+		}
+	}
+	return nil
 }
