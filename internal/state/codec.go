@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 )
 
 // ErrCorrupt is matched by every *CorruptError.
@@ -102,16 +101,6 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
 
 func sortByID[T any](s []T, id func(T) int64) {
 	slices.SortFunc(s, func(a, b T) int { return cmp.Compare(id(a), id(b)) })

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"github.com/coworkdocs/syncd/internal/httpx"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -78,7 +79,7 @@ func (s *Store) RecordUnavailable(id int64, updatedOn time.Time, msg string, now
 			wait = backoff(f.Unavailable)
 		}
 		f.NextAttempt = now.Add(wait)
-		f.LastError = truncate(msg, MaxErrorBytes)
+		f.LastError = httpx.Truncate(msg, MaxErrorBytes)
 		return moveFailure(tx, f)
 	})
 	if err != nil {
@@ -127,7 +128,7 @@ func recordFailureTx(tx *bolt.Tx, id int64, updatedOn time.Time, msg string, now
 		wait = backoff(f.Attempts)
 	}
 	f.NextAttempt = now.Add(wait)
-	f.LastError = truncate(msg, MaxErrorBytes)
+	f.LastError = httpx.Truncate(msg, MaxErrorBytes)
 	f.Parked = maxAttempts > 0 && f.Attempts >= maxAttempts
 	if f.Parked {
 		if err := tx.Bucket(bucketIntents).Delete(idKey(id)); err != nil {

@@ -82,9 +82,6 @@ func TestRecordFailureMessageAndDefaults(t *testing.T) {
 	if _, err := s.RecordFailure(-1, t0, "x", t0, 3, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("RecordFailure(-1) = %v, want ErrInvalid", err)
 	}
-	if got := truncate("short", MaxErrorBytes); got != "short" {
-		t.Errorf("truncate(short) = %q", got)
-	}
 }
 
 func TestClearFailureAndFailures(t *testing.T) {
