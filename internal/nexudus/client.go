@@ -85,7 +85,9 @@ type Client struct {
 	// see an expired token cause one login, and can still give up on ctx.
 	tokenSem chan struct{}
 	mu       sync.Mutex // guards tok, tokIssued, held and pauseUntil
-	tok      *oauth2.Token
+	// reserveMu keeps limiter reservations in clock order.
+	reserveMu sync.Mutex
+	tok       *oauth2.Token
 	// tokIssued is when tok was obtained, on the client's clock.
 	tokIssued time.Time
 	// pauseUntil is the latest Retry-After any answer gave: throttling is
@@ -243,9 +245,14 @@ func (c *Client) waitLimiters(ctx context.Context) error {
 	if err := c.waitPause(ctx); err != nil {
 		return err
 	}
+	// Reading the clock and reserving happen together: a reservation at
+	// a time older than the limiter's last one rewinds it and hands out
+	// tokens twice (x/time/rate), which a clock that jumps makes large.
+	c.reserveMu.Lock()
 	now := c.now()
 	rm := c.perMinute.ReserveN(now, 1)
 	rh := c.perHour.ReserveN(now, 1)
+	c.reserveMu.Unlock()
 	d := max(rm.DelayFrom(now), rh.DelayFrom(now))
 	if d > 0 {
 		if err := c.wait(ctx, now, d); err != nil {
