@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -193,5 +194,21 @@ func TestPutMappingOverCorruptMapping(t *testing.T) {
 		if err != nil || ok != (want != 0) || got != want {
 			t.Errorf("Owner(%s) = %d, %v, %v; want %d", cd, got, ok, err, want)
 		}
+	}
+}
+
+func TestMappingsForReadsSeveralInOneGo(t *testing.T) {
+	s := newStore(t)
+	for _, id := range []int64{3, 5} {
+		if err := s.PutMapping(Mapping{NexudusID: id, CoreDataID: fmt.Sprint("cd-", id), MD5: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.MappingsFor([]int64{3, 4, 5})
+	if err != nil || len(got) != 2 || got[3].CoreDataID != "cd-3" || got[5].CoreDataID != "cd-5" {
+		t.Fatalf("MappingsFor = %+v, %v", got, err)
+	}
+	if _, ok := got[4]; ok {
+		t.Fatal("a file without a mapping is in the map")
 	}
 }

@@ -46,6 +46,7 @@ type Sink interface {
 // which bytes.
 type Mappings interface {
 	Mapping(id int64) (state.Mapping, bool, error)
+	MappingsFor(ids []int64) (map[int64]state.Mapping, error)
 	PutMapping(m state.Mapping) error
 	Owner(coreDataID string) (int64, bool, error)
 	Forget(id int64) error

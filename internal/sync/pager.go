@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/coworkdocs/syncd/internal/nexudus"
+	"github.com/coworkdocs/syncd/internal/state"
 )
 
 func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
@@ -73,6 +74,7 @@ walking:
 		for _, b := range p.Bad {
 			e.badRecord(r, b)
 		}
+		known := e.pageMappings(p.Records)
 		fresh := 0
 		for _, f := range p.Records {
 			t := f.UpdatedOn.Time
@@ -90,6 +92,9 @@ walking:
 			fresh++
 			if m := minute(t); m.After(lastMinute) {
 				lastMinute = m
+			}
+			if m, ok := known[f.ID]; ok && e.unchanged(r, f, m) {
+				continue
 			}
 			if err := workers.hand(ctx, f); err != nil {
 				// Stopped before this record was handed out: the walk is
@@ -160,4 +165,45 @@ func (e *Engine) holdBack(held *time.Time, at time.Time, why string) {
 		e.log.Info("holding the cursor back", zap.String("reason", why), zap.Time("at", at))
 		*held = at
 	}
+}
+
+// pageMappings reads the mappings of a page's signed records in one
+// transaction. A failed read only costs the fast path: each record then
+// goes to a worker, which reads its own.
+func (e *Engine) pageMappings(recs []nexudus.File) map[int64]state.Mapping {
+	ids := make([]int64, 0, len(recs))
+	for _, f := range recs {
+		if f.Signed {
+			ids = append(ids, f.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	known, err := e.mappings.MappingsFor(ids)
+	if err != nil {
+		e.log.Debug("read a page's mappings; each record reads its own", zap.Error(err))
+		return nil
+	}
+	return known
+}
+
+// unchanged is the first rule of decide on the pager's own goroutine: a
+// record whose mapping is current, in a location with a parent, under the
+// same title, needs nothing, and is counted without a worker, a lock or a
+// logger. Anything else goes to a worker, which decides in full.
+func (e *Engine) unchanged(r *run, f nexudus.File, m state.Mapping) bool {
+	if !f.Signed || !MappingCurrent(m, f) {
+		return false
+	}
+	if _, ok := e.opt.ParentFor(f.BusinessID); !ok {
+		return false
+	}
+	if title, err := e.title(f); err != nil || title != m.Title {
+		return false
+	}
+	r.rep.count(OutcomeUnchanged)
+	e.m.file(OutcomeUnchanged)
+	r.out.ok()
+	return true
 }
