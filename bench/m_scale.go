@@ -28,6 +28,8 @@ type scaleResult struct {
 	Skip         *procResult
 	SkipReqs     reqs
 	Base         *procResult // a poll over (almost) no record: the cost of a run itself
+	Verify       *procResult
+	VerifyReqs   reqs
 	StateBytes   int64
 	ListPageSize int
 }
@@ -98,6 +100,15 @@ func measureScale(ctx context.Context, h *harness, n int) (*scaleResult, error) 
 	if !strings.Contains(res.Skip.Output, fmt.Sprintf("unchanged=%d", n)) {
 		return nil, fmt.Errorf("poll over mapped records: %s", strings.TrimSpace(res.Skip.Output))
 	}
+	h.logf("verify over %d mapped records", n)
+	w.resetCounts()
+	if res.Verify, err = runProcess(ctx, bin, "verify", "-json", "-config", config); err != nil {
+		return nil, err
+	}
+	res.VerifyReqs = w.reqs()
+	if ok := strings.Count(res.Verify.Output, `"status":"ok"`); ok != n {
+		return nil, fmt.Errorf("verify: %d files ok, want %d", ok, n)
+	}
 	// The same run over (almost) nothing: a lookback of one minute behind
 	// the cursor, the minute of the newest record.
 	base, err := writeConfig(h.subdir("scale/base"), w.nx, w.cd, daemonConfig{rpm: -1, rph: -1, lookback: "1m"})
@@ -133,6 +144,7 @@ func (r *scaleResult) rows() []row {
 	listFloor := math.Ceil(n / pageSize)
 	rebuildLists := r.RebuildReqs.cd[coredatatest.RouteList]
 	rebuildFloor := math.Ceil(n / 1000)
+	verifyFloor := math.Ceil(n/pageSize) + rebuildFloor
 	return []row{
 		{
 			Figure: fmt.Sprintf("Poll over %s mapped records, all unchanged: syncd's CPU per record (user + system of `syncd run -once`: %s, less %s for a run over none)",
@@ -170,8 +182,16 @@ func (r *scaleResult) rows() []row {
 			Goal:   "no upload", Verdict: verdict(r.FirstReqs.uploads() == 0),
 		},
 		{
-			Figure: fmt.Sprintf("`syncd verify` over %s files", thousands(int64(r.Files))),
-			Value:  "-", Bound: "-", Goal: "-", Verdict: notBuilt,
+			Figure: fmt.Sprintf("`syncd verify` over %s mapped files, all ok (wall %s, CPU %s, peak RSS %s)", thousands(int64(r.Files)),
+				r.Verify.Wall.Round(time.Millisecond), r.Verify.CPU.Round(time.Millisecond), mib(r.Verify.PeakRSS)),
+			Value: fmt.Sprintf("%d Nexudus lists + 1 login, %d CoreData lists; %d downloads, %d other CoreData requests",
+				r.VerifyReqs.nx[nexudustest.RouteList], r.VerifyReqs.cd[coredatatest.RouteList], r.VerifyReqs.downloads(),
+				r.VerifyReqs.coredata()-r.VerifyReqs.cd[coredatatest.RouteList]),
+			Bound: fmt.Sprintf("%.0f (records / page_size + files / 1,000)", verifyFloor),
+			Ratio: ratio(float64(r.VerifyReqs.nx[nexudustest.RouteList]+r.VerifyReqs.cd[coredatatest.RouteList]), verifyFloor),
+			Goal:  "list pages only",
+			Verdict: verdict(r.VerifyReqs.downloads() == 0 &&
+				r.VerifyReqs.coredata() == r.VerifyReqs.cd[coredatatest.RouteList]),
 		},
 	}
 }

@@ -11,7 +11,6 @@ const (
 	pass     = "pass"
 	miss     = "MISS"
 	info     = "info"
-	notBuilt = "not built yet"
 )
 
 // row is one line of the table: a figure, its value, the floor or bound

@@ -132,11 +132,19 @@ func (fr *fileRun) create(ctx context.Context) (Outcome, error) {
 	if err != nil {
 		return OutcomeNone, err
 	}
-	in.CoreDataID = id
-	if err := e.intents.PutIntent(in); err != nil {
-		return OutcomeNone, err
-	}
 	if err := e.verifyAndRecord(ctx, f, id, parent, title, filename, sp); err != nil {
+		var mm *mismatchError
+		if !errors.As(err, &mm) {
+			// Not verified: the intent keeps the id the create returned,
+			// so the next attempt resumes from this file, not from a
+			// lookup by title. Written only now, it costs a commit only
+			// when verification fails; a crash before this point leaves
+			// the lookup by parent, title and tag to find the file.
+			in.CoreDataID = id
+			if perr := e.intents.PutIntent(in); perr != nil {
+				log.Warn("keep the created id in the intent", zap.String("coredata_id", id), zap.Error(perr))
+			}
+		}
 		return OutcomeNone, err
 	}
 	log.Info("created", zap.String("coredata_id", id), zap.Int64("bytes", sp.size))
