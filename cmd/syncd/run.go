@@ -65,12 +65,9 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		return usageError("run: unexpected argument %q", fs.Arg(0))
 	}
 	if *backfill != "" {
-		t, err := parseBackfillFrom(*backfill)
+		t, err := pastTimeFlag("run", "backfill-from", *backfill, m.Now())
 		if err != nil {
-			return usageError("run: -backfill-from: %v", err)
-		}
-		if !t.Before(m.Now()) {
-			return usageError("run: -backfill-from: %s is not in the past", t.Format(time.RFC3339))
+			return err
 		}
 		m.BackfillFrom = t
 	}
@@ -92,6 +89,19 @@ func parseBackfillFrom(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time such as 2021-01-01T00:00", s)
+}
+
+// pastTimeFlag parses the value of a flag that names a time in the past
+// (-backfill-from, -from); its error is a usage error naming the flag.
+func pastTimeFlag(cmd, flag, value string, now time.Time) (time.Time, error) {
+	t, err := parseBackfillFrom(value)
+	if err != nil {
+		return time.Time{}, usageError("%s: -%s: %v", cmd, flag, err)
+	}
+	if !t.Before(now) {
+		return time.Time{}, usageError("%s: -%s: %s is not in the past", cmd, flag, t.Format(time.RFC3339))
+	}
+	return t, nil
 }
 
 // Run runs the configured mode: a daemon, or one poll, one backfill, or

@@ -41,12 +41,9 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	}
 	var from time.Time
 	if *fromFlag != "" {
-		t, err := parseBackfillFrom(*fromFlag)
+		t, err := pastTimeFlag("verify", "from", *fromFlag, time.Now())
 		if err != nil {
-			return usageError("verify: -from: %v", err)
-		}
-		if !t.Before(time.Now()) {
-			return usageError("verify: -from: %s is not in the past", t.Format(time.RFC3339))
+			return err
 		}
 		from = t
 	}
