@@ -8,9 +8,9 @@ import (
 
 // Verdicts of a row.
 const (
-	pass     = "pass"
-	miss     = "MISS"
-	info     = "info"
+	pass = "pass"
+	miss = "MISS"
+	info = "info"
 )
 
 // row is one line of the table: a figure, its value, the floor or bound

@@ -101,7 +101,6 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-
 func sortByID[T any](s []T, id func(T) int64) {
 	slices.SortFunc(s, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
 }
