@@ -82,10 +82,7 @@ func Rebuild(ctx context.Context, l Lister, st RebuildStore, parents []string, l
 				if !ok {
 					continue
 				}
-				rf := rebuildFile{created: f.Created, m: state.Mapping{
-					NexudusID: id, CoreDataID: f.ID, MD5: f.Digest, Size: f.Size,
-					SnapshotID: f.SnapshotID, Title: f.Title, Parent: f.Parent, Filename: f.Filename,
-				}}
+				rf := rebuildFile{created: f.Created, m: adoptedMapping(id, &f, f.Parent, f.Filename)}
 				if prev, dup := found[id]; dup {
 					rep.Ambiguous = append(rep.Ambiguous, id)
 					if f.Created != "" && f.Created < prev.created {
