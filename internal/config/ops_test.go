@@ -88,6 +88,9 @@ func TestWarningsNamePlaceholders(t *testing.T) {
 		{"placeholder tenant and default parent", base, []string{"coredata.base_url: https://tenant.coredata.is", "coredata.default_parent: 313ae0be"}},
 		{"placeholder parent of one location", strings.Replace(base, "tenant.coredata.is", "acme.coredata.is", 1) + "  parents:\n    7: 07dcc00c-897e-11e6-b174-db079186c95c\n    9: 00000000-0000-0000-0000-000000000000\n",
 			[]string{"coredata.default_parent", "coredata.parents.9: 00000000"}},
+		{"rates above the documented limits", strings.Replace(strings.NewReplacer("tenant.coredata.is", "acme.coredata.is", "313ae0be-71cf-11ee-b1e9-ebd554949e29", "5e3a5c1e-0000-4000-8000-000000000001").Replace(base), "  password: p\n", "  password: p\n  requests_per_minute: 600\n  requests_per_hour: 36000\n", 1),
+			[]string{"nexudus.requests_per_minute: 600 is above Nexudus' documented limit of 120/min", "nexudus.requests_per_hour: 36000 is above Nexudus' documented limit of 5000/hour"}},
+		{"rates at the documented limits", strings.Replace(strings.NewReplacer("tenant.coredata.is", "acme.coredata.is", "313ae0be-71cf-11ee-b1e9-ebd554949e29", "5e3a5c1e-0000-4000-8000-000000000001").Replace(base), "  password: p\n", "  password: p\n  requests_per_minute: 120\n  requests_per_hour: 5000\n", 1), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

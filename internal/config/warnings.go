@@ -19,6 +19,12 @@ func (w Warning) String() string {
 	return fmt.Sprintf("config %s: %s: %s", w.File, w.Key, w.Msg)
 }
 
+// Nexudus' documented request limits per client (api-docs: rate limits).
+const (
+	NexudusPerMinuteLimit = 120
+	NexudusPerHourLimit   = 5000
+)
+
 // PlaceholderHost is the CoreData tenant host of the shipped examples
 // (configs/, deploy/): it is nobody's tenant.
 const PlaceholderHost = "tenant.coredata.is"
@@ -30,12 +36,18 @@ var PlaceholderParents = map[string]bool{
 	"00000000-0000-0000-0000-000000000000": true,
 }
 
-// Warnings lists the example placeholders still in the configuration,
-// each naming its key.
+// Warnings lists the example placeholders still in the configuration and
+// the request budgets above Nexudus' documented limits, each naming its key.
 func (c *Config) Warnings() []Warning {
 	var ws []Warning
 	warn := func(key, format string, args ...any) {
 		ws = append(ws, Warning{File: c.Path, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if n := c.Nexudus.RequestsPerMinute; n > NexudusPerMinuteLimit {
+		warn("nexudus.requests_per_minute", "%d is above Nexudus' documented limit of %d/min; Nexudus may answer 429 unless your tenant allows more", n, NexudusPerMinuteLimit)
+	}
+	if n := c.Nexudus.RequestsPerHour; n > NexudusPerHourLimit {
+		warn("nexudus.requests_per_hour", "%d is above Nexudus' documented limit of %d/hour; Nexudus may answer 429 unless your tenant allows more", n, NexudusPerHourLimit)
 	}
 	if u, err := url.Parse(c.CoreData.BaseURL); err == nil && strings.EqualFold(u.Hostname(), PlaceholderHost) {
 		warn("coredata.base_url", "%s is the example's placeholder tenant; set your CoreData tenant's URL", c.CoreData.BaseURL)
