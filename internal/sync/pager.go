@@ -45,6 +45,14 @@ func (e *Engine) walk(r *run, q nexudus.ListQuery) (walked, error) {
 	prevTotal := -1
 	lastMinute := from
 	var held time.Time
+	stopped := false // the walk ended before the listing did
+	// inStretch holds the Ids listed since the walk last keyed on a new
+	// minute. A turned page is judged by it, not by r.firstSeen: records an
+	// earlier window or query already saw (a backfill window starting on
+	// the minute the previous one ended in) are new to this stretch, and
+	// only a page repeating this stretch's own records means the server is
+	// not paging.
+	inStretch := map[int64]bool{}
 	var walkErr error
 walking:
 	for {
@@ -75,7 +83,13 @@ walking:
 			e.badRecord(r, b)
 		}
 		known := e.pageMappings(p.Records)
-		fresh := 0
+		newToStretch := 0
+		for _, f := range p.Records {
+			if !inStretch[f.ID] {
+				inStretch[f.ID] = true
+				newToStretch++
+			}
+		}
 		for _, f := range p.Records {
 			t := f.UpdatedOn.Time
 			if prev, ok := r.firstSeen[f.ID]; ok {
@@ -89,7 +103,6 @@ walking:
 			r.firstSeen[f.ID] = t
 			r.seen[f.ID] = true
 			e.checkFuture(r, f.ID, t)
-			fresh++
 			if m := minute(t); m.After(lastMinute) {
 				lastMinute = m
 			}
@@ -109,13 +122,16 @@ walking:
 		if n := len(p.Records); n > 0 {
 			if last := minute(p.Records[n-1].UpdatedOn.Time); last.After(from) {
 				from, page, stretchStart, prevTotal = last, 1, time.Time{}, -1
+				clear(inStretch)
 				continue
 			}
-			if page > 1 && fresh == 0 {
-				// A turned page of records already seen: the server is not
-				// paging as asked, or a whole page shifted. Stop here and
-				// read this minute again next poll.
+			if page > 1 && newToStretch == 0 {
+				// A turned page repeating this stretch's records: the
+				// server is not paging as asked, or a whole page shifted.
+				// Stop here and read this minute again next time; the
+				// range is not done.
 				e.holdBack(&held, stretchStart, "a turned page brought nothing new")
+				stopped = true
 				break
 			}
 		}
@@ -134,8 +150,10 @@ walking:
 		// run's start: a quiet tenant's cursor keeps up with the clock.
 		w.lowWater = minute(r.start)
 	}
-	if !held.IsZero() && held.Before(w.lowWater) {
-		w.lowWater, w.held = held, true
+	if !held.IsZero() && (held.Before(w.lowWater) || stopped) {
+		// A walk that stopped early is held even at its last minute: what
+		// lies past it was never read, so a bounded window is not done.
+		w.lowWater, w.held = minTime(held, w.lowWater), true
 	}
 	for _, m := range notDone {
 		w.held = true
@@ -144,6 +162,13 @@ walking:
 		}
 	}
 	return w, walkErr
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // walked is what a walk of one UpdatedOn range left behind.
