@@ -253,12 +253,13 @@ func stateRebuild(ctx context.Context, cfg *config.Config, stdout, stderr io.Wri
 	if err != nil {
 		return &ExitError{Code: exitUsage, Err: err}
 	}
-	parents := cfg.CoreData.AllParents()
 	return withWritable(cfg, func(st *state.Store) error {
-		rep, err := syncer.Rebuild(ctx, cl.coredata, st, parents, log)
+		// Every file the API user can see, not only the configured
+		// parents: a person may have re-filed a mirrored file elsewhere.
+		rep, err := syncer.Rebuild(ctx, cl.coredata, st, []string{syncer.WholeTenant}, log)
 		if rep != nil {
-			fmt.Fprintf(stdout, "rebuild: %d parent(s), %d CoreData file(s), %d mapping(s) restored, %d already right\n",
-				rep.Parents, rep.Files, rep.Restored, rep.Kept)
+			fmt.Fprintf(stdout, "rebuild: %d CoreData file(s) seen, %d mapping(s) restored, %d already right\n",
+				rep.Files, rep.Restored, rep.Kept)
 			for _, id := range rep.Ambiguous {
 				fmt.Fprintf(stdout, "ambiguous nexudus_id=%d: more than one CoreData file is tagged %s; kept the oldest\n", id, syncer.FileTag(id))
 			}

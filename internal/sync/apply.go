@@ -159,7 +159,7 @@ func (fr *fileRun) reconcileCreate(ctx context.Context, createErr error) (Outcom
 	e, r, f, log := fr.e, fr.r, fr.rec, fr.log
 	parent, title, filename, sp := fr.parent, fr.title, fr.filename(), fr.sp
 	log.Warn("create outcome unknown; looking for the file in CoreData instead of sending it again", zap.Error(createErr))
-	found, err := e.findExisting(ctx, r, f.ID, parent, title)
+	found, err := e.findExisting(ctx, r, f.ID, parent)
 	if err != nil {
 		return OutcomeNone, fmt.Errorf("%w (looking for its file: %w)", createErr, err)
 	}

@@ -105,7 +105,7 @@ func (fr *fileRun) decide(ctx context.Context) (Plan, error) {
 	}
 	found := false
 	if !mapped {
-		fm, err := e.findExisting(ctx, fr.r, f.ID, parent, title)
+		fm, err := e.findExisting(ctx, fr.r, f.ID, parent)
 		if err != nil {
 			return Plan{}, err
 		}

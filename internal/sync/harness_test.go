@@ -41,9 +41,14 @@ type harness struct {
 
 func newHarness(t *testing.T, nxOpts nexudustest.Options) *harness {
 	t.Helper()
+	return newHarnessWith(t, nxOpts, coredatatest.Options{})
+}
+
+func newHarnessWith(t *testing.T, nxOpts nexudustest.Options, cdOpts coredatatest.Options) *harness {
+	t.Helper()
 	nx := nexudustest.New(nxOpts)
 	t.Cleanup(nx.Close)
-	cd := coredatatest.New(coredatatest.Options{})
+	cd := coredatatest.New(cdOpts)
 	t.Cleanup(cd.Close)
 	log := zaptest.NewLogger(t)
 	fast := httpx.Backoff{Base: time.Millisecond, Max: 5 * time.Millisecond}

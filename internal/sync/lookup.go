@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"go.uber.org/zap"
 
@@ -19,10 +20,13 @@ import (
 //
 // The id a create returned, kept in the intent, is asked first: a verify
 // read that failed must resume from that file. Else the files under parent
-// with this title (and the intent's title, if the record was renamed since)
-// are listed, and one tagged nexudus-file-<id> that no other mapping owns
-// is adopted. An untagged file is never adopted: it is a person's.
-func (e *Engine) findExisting(ctx context.Context, r *run, id int64, parent, title string) (*state.Mapping, error) {
+// are listed (once per run, shared by the workers) and one tagged
+// nexudus-file-<id> that no other mapping owns is adopted. The tag, not
+// the title, is what is matched: a person may have renamed the file, and
+// CoreData may store a title otherwise than it was sent (normalised
+// Unicode, white space, a length cap). An untagged file is never adopted:
+// it is a person's.
+func (e *Engine) findExisting(ctx context.Context, r *run, id int64, parent string) (*state.Mapping, error) {
 	in, hasIntent, err := e.intents.Intent(id)
 	if err != nil {
 		return nil, err
@@ -34,67 +38,70 @@ func (e *Engine) findExisting(ctx context.Context, r *run, id int64, parent, tit
 			m := adoptedMapping(id, cf, parent, in.Filename)
 			return &m, nil
 		case errors.Is(err, coredata.ErrNotFound):
-			e.log.Warn("the CoreData file an earlier create made is gone; looking again by title",
+			e.log.Warn("the CoreData file an earlier create made is gone; looking again by tag",
 				zap.Int64("nexudus_id", id), zap.String("coredata_id", in.CoreDataID))
 		default:
 			return nil, fmt.Errorf("look up %s, made by an earlier create: %w", in.CoreDataID, err)
 		}
 	}
 	if r.listed[parent] && !hasIntent {
-		// This run began by listing every file under parent (a state
+		// This run began by listing every file CoreData shows (a state
 		// file with no cursor) and has not tried a create of this record
 		// since: a file of this record would be mapped already.
 		return nil, nil
 	}
-	titles := []string{title}
-	if hasIntent && in.Title != "" && in.Title != title {
-		titles = append(titles, in.Title)
+	// An open intent means a create may have been sent after this run
+	// listed the parent: list it again rather than miss that file.
+	cands, err := r.tags.lookup(ctx, e.sink, parent, id, hasIntent)
+	if err != nil {
+		return nil, fmt.Errorf("look up nexudus-file-%d: %w", id, err)
 	}
-	for _, t := range titles {
-		files, err := e.sink.ListFiles(ctx, parent, t)
-		if err != nil {
-			return nil, fmt.Errorf("look up %q under %s: %w", t, parent, err)
-		}
-		cf, err := e.pickTagged(id, files)
-		if err != nil || cf != nil {
-			if cf == nil {
-				return nil, err
-			}
-			m := adoptedMapping(id, cf, parent, "")
-			return &m, nil
-		}
+	cf, err := e.pickTagged(ctx, id, cands)
+	if err != nil || cf == nil {
+		return nil, err
 	}
-	return nil, nil
+	m := adoptedMapping(id, cf, parent, "")
+	return &m, nil
 }
 
-// pickTagged returns the oldest file tagged for Nexudus file id that no
-// other mapping owns. More than one means a duplicate already exists: it
-// is logged for a person to look at, and never made worse.
-func (e *Engine) pickTagged(id int64, files []coredata.File) (*coredata.File, error) {
-	var pick *coredata.File
-	n := 0
-	for i := range files {
-		cf := &files[i]
-		if !hasFileTag(cf.Tags, id) {
-			continue
-		}
-		owner, owned, err := e.mappings.Owner(cf.ID)
+// pickTagged reads the oldest file tagged for Nexudus file id that no
+// other mapping owns and that still exists. More than one means a
+// duplicate already exists: it is logged for a person to look at, and
+// never made worse.
+func (e *Engine) pickTagged(ctx context.Context, id int64, cands []tagged) (*coredata.File, error) {
+	free := make([]tagged, 0, len(cands))
+	for _, c := range cands {
+		owner, owned, err := e.mappings.Owner(c.id)
 		if err != nil {
 			return nil, err
 		}
 		if owned && owner != id {
 			continue
 		}
-		n++
-		if pick == nil || (cf.Created != "" && cf.Created < pick.Created) {
-			pick = cf
-		}
+		free = append(free, c)
 	}
-	if n > 1 {
+	sort.SliceStable(free, func(i, j int) bool {
+		a, b := free[i].created, free[j].created
+		return a != "" && (b == "" || a < b)
+	})
+	if len(free) > 1 {
 		e.log.Warn("CoreData holds more than one file tagged for this Nexudus file; adopting the oldest",
-			zap.Int64("nexudus_id", id), zap.Int("files", n), zap.String("coredata_id", pick.ID))
+			zap.Int64("nexudus_id", id), zap.Int("files", len(free)), zap.String("coredata_id", free[0].id))
 	}
-	return pick, nil
+	for _, c := range free {
+		cf, err := e.sink.GetFile(ctx, c.id)
+		if errors.Is(err, coredata.ErrNotFound) {
+			continue // deleted since the listing
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s, tagged for this record: %w", c.id, err)
+		}
+		if !hasFileTag(cf.Tags, id) {
+			continue // its tag was removed since the listing
+		}
+		return cf, nil
+	}
+	return nil, nil
 }
 
 func hasFileTag(tags []string, id int64) bool {

@@ -110,11 +110,12 @@ func (e *Engine) advanceCursor(r *run, key string, old time.Time, hasOld bool, l
 	return nil
 }
 
-// adoptOnFreshState maps every tagged file under the configured parents
+// adoptOnFreshState maps every tagged file CoreData shows the API user
 // when the state file knows nothing yet (no cursor, no mapping, no
-// intent): a lost state file, a new volume, a reinstalled host. Without
-// it a record whose title changed since its file was made would not be
-// found by the lookup before its create.
+// intent): a lost state file, a new volume, a reinstalled host. It lists
+// the whole tenant, not only the configured parents, because a person may
+// have re-filed a mirrored file in another folder; the per-record lookup
+// lists only the record's parent (see docs/design.md#guarantee-1).
 func (e *Engine) adoptOnFreshState(r *run) {
 	if e.opt.DryRun || len(e.opt.Parents) == 0 {
 		return
@@ -127,7 +128,7 @@ func (e *Engine) adoptOnFreshState(r *run) {
 	if mapped, _, _, intents, err := e.counts(); err != nil || mapped > 0 || intents > 0 {
 		return
 	}
-	rr, err := Rebuild(r.list, e.sink, e.mappings, e.opt.Parents, e.log)
+	rr, err := Rebuild(r.list, e.sink, e.mappings, []string{WholeTenant}, e.log)
 	if err != nil {
 		e.log.Warn("new state file: could not list CoreData to adopt files mirrored before; each file is looked up before its create instead", zap.Error(err))
 		return

@@ -51,9 +51,14 @@ type rebuildFile struct {
 	created string
 }
 
+// WholeTenant, as a parent to Rebuild, lists every file the CoreData API
+// user can see: a person may have re-filed a mirrored file anywhere, and
+// a lost state file must not turn that file into a duplicate.
+const WholeTenant = ""
+
 // Rebuild restores mappings from CoreData alone: every file under the
-// given parents that carries a nexudus-file-<Id> tag maps that Nexudus
-// file. The mapping gets no Nexudus UpdatedOn, so the next run downloads
+// given parents (WholeTenant: everywhere) that carries a nexudus-file-<Id>
+// tag maps that Nexudus file. The mapping gets no Nexudus UpdatedOn, so the next run downloads
 // each file once, finds the same md5, and uploads nothing (guarantee 7).
 //
 // Two CoreData files tagged for one Nexudus file should not exist; if they
@@ -66,7 +71,7 @@ func Rebuild(ctx context.Context, l Lister, st RebuildStore, parents []string, l
 	found := map[int64]rebuildFile{}
 	seenParent := map[string]bool{}
 	for _, p := range parents {
-		if p == "" || seenParent[p] {
+		if seenParent[p] {
 			continue
 		}
 		seenParent[p] = true
@@ -83,7 +88,11 @@ func Rebuild(ctx context.Context, l Lister, st RebuildStore, parents []string, l
 					continue
 				}
 				rf := rebuildFile{created: f.Created, m: adoptedMapping(id, &f, f.Parent, f.Filename)}
-				if prev, dup := found[id]; dup {
+				if prev, dup := found[id]; dup && prev.m.CoreDataID == f.ID {
+					// The same file listed again: under a project and
+					// under one of its folders, both configured.
+					continue
+				} else if dup {
 					rep.Ambiguous = append(rep.Ambiguous, id)
 					if f.Created != "" && f.Created < prev.created {
 						found[id] = rf

@@ -80,3 +80,22 @@ func TestRebuildWritesInBatches(t *testing.T) {
 		t.Errorf("Mapping(%d) = %+v, %v", n, m, ok)
 	}
 }
+
+// A project and one of its folders both configured: CoreData lists the
+// folder's files under the project too. One file seen twice is one file,
+// not an ambiguous pair.
+func TestRebuildCountsAFileListedUnderAProjectAndItsFolderOnce(t *testing.T) {
+	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"), state.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	files := listerOf{{ID: "cd-7", Digest: "d", Parent: "folder", Created: "2024-01-01", Tags: []string{syncer.FileTag(7)}}}
+	rep, err := syncer.Rebuild(context.Background(), files, st, []string{"project", "folder"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Ambiguous) != 0 || rep.Restored != 1 {
+		t.Fatalf("report %+v, want one mapping restored and nothing ambiguous", rep)
+	}
+}

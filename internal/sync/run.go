@@ -20,6 +20,8 @@ type run struct {
 	// listed holds the parents whose every file this run listed at its
 	// start (a state file with no cursor): no per-file lookup is needed.
 	listed map[string]bool
+	// tags holds the parents the lookup listed, shared by the workers.
+	tags tagIndex
 
 	// Owned by the pager (one goroutine at a time): what was handed out.
 	seen      map[int64]bool

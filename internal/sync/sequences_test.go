@@ -2,11 +2,49 @@ package sync_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
 	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
+
+// configuredParents is what cmd/syncd gives the engine: every parent of
+// the configuration, for the adoption of a state file that knows nothing.
+func configuredParents(o *syncer.Options) { o.Parents = []string{parentA, parentB} }
+
+// restoreAfter backs the state file up, runs what happens next, then puts
+// the backup back, as an operator restoring an older backup does.
+func (h *harness) restoreAfter(next func()) {
+	h.t.Helper()
+	backup := h.path + ".bak"
+	if err := h.store.BackupFile(context.Background(), backup); err != nil {
+		h.t.Fatal(err)
+	}
+	next()
+	h.store.Close()
+	copyFile(h.t, backup, h.path)
+	h.open()
+}
+
+// coreDataFileOf is the CoreData file tagged for Nexudus file id.
+func (h *harness) coreDataFileOf(id int64) coredatatest.FileInfo {
+	h.t.Helper()
+	for _, f := range h.cd.Files() {
+		for _, tag := range f.Tags {
+			if tid, ok := syncer.ParseFileTag(tag); ok && tid == id {
+				return f
+			}
+		}
+	}
+	h.t.Fatalf("no CoreData file is tagged for Nexudus file %d", id)
+	return coredatatest.FileInfo{}
+}
+
+// creates is how many creates CoreData received.
+func (h *harness) creates() int { return h.cd.Count(coredatatest.RouteCreate) }
 
 // Event sequences that broke the contract, each written as a test before
 // its fix. The README's Reliability table names each under its guarantee.
@@ -30,6 +68,79 @@ func TestBackfillPagesThroughABoundaryMinuteWindowOneAlreadyRead(t *testing.T) {
 	}
 	if _, ok, _ := h.store.Mapping(later); !ok {
 		t.Fatalf("file %d, two days into window 2, was never mirrored", later)
+	}
+	h.assertMirrored()
+}
+
+// A person renames a mirrored file in CoreData; then an older backup of
+// the state file, from before that file was made, is put back. The backup
+// has a cursor, so no adoption runs: the lookup before the create must
+// find the file by its tag, whatever its title.
+func TestRenamedInCoreDataThenOlderBackupMakesNoDuplicate(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	h.addSigned(1, "A", "a")
+	h.poll(configuredParents)
+	var c int64
+	h.restoreAfter(func() {
+		h.nx.Advance(time.Minute)
+		h.now = h.now.Add(time.Minute)
+		c = h.addSigned(1, "C", "c")
+		if rep := h.poll(configuredParents); rep.Created != 1 {
+			t.Fatalf("poll before the restore: %s", rep.Summary())
+		}
+		h.cd.Rename(h.coreDataFileOf(c).ID, "C - filed by legal")
+	})
+	before := h.creates()
+	h.now = h.now.Add(time.Minute)
+	rep := h.poll(configuredParents)
+	if n := h.creates() - before; n != 0 {
+		t.Fatalf("%d creates after the restore (%s): a duplicate of a renamed file", n, rep.Summary())
+	}
+	h.assertMirrored()
+}
+
+// A create whose answer was lost, and a title CoreData stores otherwise
+// than it was sent (normalised Unicode, white space, case, a length cap):
+// the lookup of the next attempt must still find the file it made.
+func TestLostCreateOfATitleCoreDataStoresOtherwiseMakesNoDuplicate(t *testing.T) {
+	// CoreData keeps NFC and single spaces: "Cafe\u0301  agreement " as
+	// typed in Nexudus is stored as "Caf\u00e9 agreement".
+	normalise := func(s string) string {
+		return strings.Join(strings.Fields(strings.ReplaceAll(s, "e\u0301", "\u00e9")), " ")
+	}
+	h := newHarnessWith(t, nexudustest.Options{}, coredatatest.Options{StoreTitle: normalise})
+	id := h.addSigned(1, "Cafe\u0301  agreement ", "signed")
+	h.cd.DropNext(coredatatest.RouteCreate, true, 1)
+	h.poll(configuredParents)
+	h.now = h.now.Add(time.Hour) // past any backoff
+	h.nx.Advance(time.Minute)
+	h.poll(configuredParents)
+	if n := len(h.cd.Files()); n != 1 {
+		t.Fatalf("CoreData holds %d files for Nexudus file %d after its create's answer was lost, want 1", n, id)
+	}
+	h.assertMirrored()
+}
+
+// A person re-files a mirrored file in a folder syncd is not configured
+// for; then the state file is lost. The adoption of the new state file
+// lists everything the API user can see, not only the configured parents,
+// so the re-filed file is adopted where it now is, not made again.
+func TestMovedToAnotherFolderThenLostStateMakesNoDuplicate(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	id := h.addSigned(1, "A", "a")
+	h.poll(configuredParents)
+	moved := h.coreDataFileOf(id)
+	const elsewhere = "9b0f7a52-0000-4000-8000-00000000f11e"
+	h.cd.Move(moved.ID, elsewhere)
+	h.loseState()
+	before := h.creates()
+	h.now = h.now.Add(time.Minute)
+	rep := h.poll(configuredParents)
+	if n := h.creates() - before; n != 0 {
+		t.Fatalf("%d creates after the state file was lost (%s): a duplicate of a re-filed file", n, rep.Summary())
+	}
+	if f := h.coreDataFileOf(id); f.ID != moved.ID || f.Parent != elsewhere {
+		t.Fatalf("CoreData file %+v, want %s left under %s", f, moved.ID, elsewhere)
 	}
 	h.assertMirrored()
 }

@@ -100,7 +100,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, rec *Reque
 	now := s.nowLocked()
 	v.SnapshotID, v.Created = newUUID(), now
 	f := &file{
-		id: newUUID(), parent: form["parent"], title: form["title"], filename: form["filename"],
+		id: newUUID(), parent: form["parent"], title: s.storedTitle(form["title"]), filename: form["filename"],
 		dynatype: dynatype, tags: splitTags(form["tags"]), created: now, modified: now,
 		versions: []Version{v},
 	}
@@ -372,4 +372,11 @@ func dynatypeID(name string) string {
 	sum := md5.Sum([]byte("dynatype:" + name))
 	h := hex.EncodeToString(sum[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func (s *Server) storedTitle(t string) string {
+	if s.opts.StoreTitle == nil {
+		return t
+	}
+	return s.opts.StoreTitle(t)
 }

@@ -54,6 +54,10 @@ type Options struct {
 	// and of the storage route (wall time, not the sim clock).
 	APILatency     time.Duration
 	StorageLatency time.Duration
+	// StoreTitle is how the server stores a title it is sent on create
+	// (Unicode normalisation, collapsed white space, a length cap, as
+	// tenants do); nil stores it as sent.
+	StoreTitle func(string) string
 }
 
 // Server is the simulator. It is an http.Handler; New also starts it on a

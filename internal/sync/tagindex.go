@@ -1,0 +1,85 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	gosync "sync"
+
+	"github.com/coworkdocs/syncd/internal/coredata"
+)
+
+// tagged is what a parent's listing keeps of a file tagged
+// nexudus-file-<Id>: enough to pick the oldest, then read it afresh. The
+// whole coredata.File of every file of a large parent is not kept.
+type tagged struct {
+	id, created string
+}
+
+// parentListing is one parent's files by the Nexudus Id of their tag, as
+// listed once in a run.
+type parentListing struct {
+	mu     gosync.Mutex // held while listing: workers wait for one listing
+	loaded bool
+	byID   map[int64][]tagged
+}
+
+// tagIndex is a run's listings of CoreData parents, shared by its workers,
+// so a poll lists each parent at most once however many lookups it makes.
+type tagIndex struct {
+	mu      gosync.Mutex
+	parents map[string]*parentListing
+}
+
+// lookup returns the files under parent tagged for Nexudus file id. With
+// fresh set it lists the parent again: a create of this record may have
+// been sent since this run's listing (an open intent), and must be seen.
+func (x *tagIndex) lookup(ctx context.Context, sink Sink, parent string, id int64, fresh bool) ([]tagged, error) {
+	x.mu.Lock()
+	if x.parents == nil {
+		x.parents = map[string]*parentListing{}
+	}
+	pl := x.parents[parent]
+	if pl == nil {
+		pl = &parentListing{}
+		x.parents[parent] = pl
+	}
+	x.mu.Unlock()
+
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if !pl.loaded || fresh {
+		files, err := sink.ListFiles(ctx, parent, "")
+		if err != nil {
+			return nil, fmt.Errorf("list files under %s: %w", parent, err)
+		}
+		pl.byID, pl.loaded = indexByTag(files), true
+	}
+	return pl.byID[id], nil
+}
+
+// forget drops what the index holds for id under parent: a file it named
+// is gone, or the record now has a mapping.
+func (x *tagIndex) forget(parent string, id int64) {
+	x.mu.Lock()
+	pl := x.parents[parent]
+	x.mu.Unlock()
+	if pl == nil {
+		return
+	}
+	pl.mu.Lock()
+	delete(pl.byID, id)
+	pl.mu.Unlock()
+}
+
+func indexByTag(files []coredata.File) map[int64][]tagged {
+	byID := map[int64][]tagged{}
+	for i := range files {
+		f := &files[i]
+		for _, t := range f.Tags {
+			if id, ok := ParseFileTag(t); ok {
+				byID[id] = append(byID[id], tagged{id: f.ID, created: f.Created})
+			}
+		}
+	}
+	return byID
+}
