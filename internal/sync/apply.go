@@ -328,14 +328,46 @@ type mismatchError struct {
 func (e *mismatchError) Error() string { return e.err.Error() }
 func (e *mismatchError) Unwrap() error { return e.err }
 
-// retitle follows a title change in Nexudus (or in the template).
+// retitle follows a title change in Nexudus (or in the template). The
+// metadata PUT sets every field, so it sends what CoreData holds now for
+// everything but the title: the parent a person may have re-filed the
+// file under, and the tags people added beside syncd's own (the union),
+// never the state file's older copy.
 func (e *Engine) retitle(ctx context.Context, m *state.Mapping, title string, tags []string) error {
 	if m.Title == title {
 		return nil
 	}
-	if err := e.sink.UpdateMetadata(ctx, m.CoreDataID, coredata.Metadata{Title: title, Filename: m.Filename, Parent: m.Parent, Dynatype: e.opt.Dynatype, Tags: tags}); err != nil {
+	cf, err := e.sink.GetFile(ctx, m.CoreDataID)
+	if err != nil {
+		return fmt.Errorf("update title of %s: read its metadata: %w", m.CoreDataID, err)
+	}
+	parent, filename := m.Parent, m.Filename
+	if cf.Parent != "" {
+		parent = cf.Parent
+	}
+	if cf.Filename != "" {
+		filename = cf.Filename
+	}
+	md := coredata.Metadata{Title: title, Filename: filename, Parent: parent, Dynatype: e.opt.Dynatype, Tags: unionTags(cf.Tags, tags)}
+	if err := e.sink.UpdateMetadata(ctx, m.CoreDataID, md); err != nil {
 		return fmt.Errorf("update title of %s: %w", m.CoreDataID, err)
 	}
 	m.Title = title
 	return e.mappings.PutMapping(*m)
+}
+
+// unionTags is have plus the tags of want it lacks, in that order.
+func unionTags(have, want []string) []string {
+	out := append([]string(nil), have...)
+	seen := make(map[string]bool, len(have))
+	for _, t := range have {
+		seen[t] = true
+	}
+	for _, t := range want {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
 }

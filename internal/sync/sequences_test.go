@@ -144,3 +144,33 @@ func TestMovedToAnotherFolderThenLostStateMakesNoDuplicate(t *testing.T) {
 	}
 	h.assertMirrored()
 }
+
+// A person re-files a mirrored file in another folder and tags it; then
+// its title changes in Nexudus. The title update must keep the person's
+// folder and tags (and syncd's own), changing only the title.
+func TestTitleChangeKeepsAPersonsFolderAndTags(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	id := h.addSigned(1, "A", "a")
+	h.poll()
+	cf := h.coreDataFileOf(id)
+	const folder = "9b0f7a52-0000-4000-8000-00000000f11e"
+	h.cd.Move(cf.ID, folder)
+	h.cd.SetTags(cf.ID, append(cf.Tags, "legal-hold"))
+	h.nx.UpdateFile(id, func(f *nexudustest.FileSpec) { f.Name = "A renamed" })
+	h.now = h.now.Add(time.Minute)
+	h.poll()
+	got, _ := h.cd.File(cf.ID)
+	if got.Title != "Ada Lovelace - A renamed" {
+		t.Fatalf("title %q, want the new one", got.Title)
+	}
+	if got.Parent != folder {
+		t.Errorf("parent %s, want the person's folder %s", got.Parent, folder)
+	}
+	want := map[string]bool{"legal-hold": true, syncer.FileTag(id): true, "nexudus": true}
+	for _, tag := range got.Tags {
+		delete(want, tag)
+	}
+	if len(want) != 0 {
+		t.Errorf("tags %v lack %v", got.Tags, want)
+	}
+}
