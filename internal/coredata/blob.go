@@ -134,6 +134,11 @@ func (c *Client) putBlob(ctx context.Context, b Blob, body io.Reader, length int
 	}
 	seeker, canRetry := body.(io.ReadSeeker)
 	for attempt := 0; ; attempt++ {
+		// Another worker's upload may have been told to wait (or this
+		// one's previous attempt, by a later Retry-After than its backoff).
+		if err := c.waitStoragePause(ctx); err != nil {
+			return fmt.Errorf("coredata: %s: waiting out storage Retry-After: %w", op, err)
+		}
 		tb := &trackedBody{r: body, limit: length, closed: make(chan struct{})}
 		status, retryAfter, err := c.putOnce(ctx, b, tb, length, contentType, filename)
 		switch {
@@ -214,7 +219,12 @@ func (c *Client) putOnce(ctx context.Context, b Blob, tb *trackedBody, length in
 		drain(resp)
 		return resp.StatusCode, 0, nil
 	}
-	ra, _ := httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	ra, hasRA := httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	if hasRA {
+		// Every worker's next PUT waits it out, also when this upload
+		// gives up now (a body that cannot be replayed, the last retry).
+		c.pauseStorage(ra)
+	}
 	return resp.StatusCode, ra, c.statusError("storage", resp)
 }
 

@@ -50,35 +50,75 @@ type Client struct {
 	sleep      func(context.Context, time.Duration) error
 	now        func() time.Time
 
-	// gate holds every request until the latest Retry-After CoreData
+	// gate holds every API request until the latest Retry-After CoreData
 	// gave: throttling is per API user, so every worker waits it out, not
 	// only the one told.
 	gate *gate
+	// storageGate does the same for the presigned PUTs. It is a gate of
+	// its own because storage is another host (the blob backend behind
+	// the presigned URLs) with its own throttling: its Retry-After says
+	// nothing about the API, and holding API calls (or uploads on an API
+	// Retry-After) would only stall work the other host would accept.
+	storageGate *gate
 }
 
+// gate is a pause shared by the workers of one client.
 type gate struct {
 	mu    sync.Mutex
 	until time.Time
 }
 
-// waitPause holds a request until the latest Retry-After has passed.
-func (c *Client) waitPause(ctx context.Context) error {
-	c.gate.mu.Lock()
-	d := c.gate.until.Sub(c.now())
-	c.gate.mu.Unlock()
-	if d <= 0 {
-		return nil
+// wait holds a request until the gate's latest Retry-After has passed. It
+// checks again after every sleep, since another worker may have been told
+// a later one meanwhile; a pause already waited out is not waited again,
+// so a clock that does not move (tests) cannot keep it looping.
+func (g *gate) wait(ctx context.Context, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
+	var waited time.Time
+	for {
+		g.mu.Lock()
+		until := g.until
+		g.mu.Unlock()
+		d := until.Sub(now())
+		if d <= 0 || !until.After(waited) {
+			return nil
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+		waited = until
 	}
-	return c.sleep(ctx, d)
 }
 
-// pause records a Retry-After for every request of the client.
-func (c *Client) pause(d time.Duration) {
-	c.gate.mu.Lock()
-	defer c.gate.mu.Unlock()
-	if until := c.now().Add(d); until.After(c.gate.until) {
-		c.gate.until = until
+// extend moves the gate's end to now+d unless it already ends later.
+func (g *gate) extend(now time.Time, d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if until := now.Add(d); until.After(g.until) {
+		g.until = until
 	}
+}
+
+// waitPause holds an API request until the latest API Retry-After has
+// passed.
+func (c *Client) waitPause(ctx context.Context) error {
+	return c.gate.wait(ctx, c.now, c.sleep)
+}
+
+// pause records an API Retry-After for every API request of the client.
+func (c *Client) pause(d time.Duration) {
+	c.gate.extend(c.now(), d)
+}
+
+// waitStoragePause holds a storage PUT until the latest storage
+// Retry-After has passed.
+func (c *Client) waitStoragePause(ctx context.Context) error {
+	return c.storageGate.wait(ctx, c.now, c.sleep)
+}
+
+// pauseStorage records a storage Retry-After for every storage PUT of the
+// client.
+func (c *Client) pauseStorage(d time.Duration) {
+	c.storageGate.extend(c.now(), d)
 }
 
 // New checks cfg and builds a client. api carries the API calls, storage
@@ -109,18 +149,19 @@ func New(cfg Config, api *http.Client, storage *http.Client, m *httpx.Metrics, l
 		log = zap.NewNop()
 	}
 	c := &Client{
-		base:       base,
-		auth:       "apikey " + cfg.APIUser + ":" + cfg.APIKey,
-		secrets:    []string{cfg.APIKey},
-		api:        api,
-		storage:    storage,
-		m:          m,
-		log:        log,
-		maxRetries: cfg.MaxRetries,
-		backoff:    cfg.Backoff,
-		sleep:      cfg.Sleep,
-		now:        cfg.Now,
-		gate:       &gate{},
+		base:        base,
+		auth:        "apikey " + cfg.APIUser + ":" + cfg.APIKey,
+		secrets:     []string{cfg.APIKey},
+		api:         api,
+		storage:     storage,
+		m:           m,
+		log:         log,
+		maxRetries:  cfg.MaxRetries,
+		backoff:     cfg.Backoff,
+		sleep:       cfg.Sleep,
+		now:         cfg.Now,
+		gate:        &gate{},
+		storageGate: &gate{},
 	}
 	if c.maxRetries == 0 {
 		c.maxRetries = DefaultMaxRetries

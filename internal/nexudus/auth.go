@@ -94,7 +94,8 @@ func (c *Client) login(ctx context.Context) (*oauth2.Token, error) {
 }
 
 // fetchToken runs one token request through oauth2 with the injected client,
-// retrying throttled, failed and network-broken attempts like any request.
+// retrying throttled, failed and network-broken attempts like any request,
+// and records a Retry-After for every request of the client.
 func (c *Client) fetchToken(ctx context.Context, op string, fetch func(context.Context) (*oauth2.Token, error)) (*oauth2.Token, error) {
 	octx := context.WithValue(ctx, oauth2.HTTPClient, c.hc)
 	for retry := 0; ; retry++ {
@@ -116,6 +117,10 @@ func (c *Client) fetchToken(ctx context.Context, op string, fetch func(context.C
 		case errors.As(err, &re):
 			if re.Response != nil {
 				reason, header = retryReason(re.Response.StatusCode), re.Response.Header
+				// /api/token is throttled with the rest of the API: its
+				// Retry-After holds every request of the client, as in do,
+				// also when this fetch gives up below.
+				c.holdFor(header.Get("Retry-After"))
 			}
 		case errors.As(err, &ue) && c.retryableNetErr(ctx, err):
 			reason = "network"

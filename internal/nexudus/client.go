@@ -242,7 +242,8 @@ type limitedKey struct{}
 // A Retry-After that another worker received while this one waited for its
 // slot holds it too: the pause is checked again after every wait.
 func (c *Client) waitLimiters(ctx context.Context) error {
-	if err := c.waitPause(ctx); err != nil {
+	waited, err := c.waitPause(ctx, time.Time{})
+	if err != nil {
 		return err
 	}
 	// Reading the clock and reserving happen together: a reservation at
@@ -261,13 +262,15 @@ func (c *Client) waitLimiters(ctx context.Context) error {
 			return err
 		}
 	}
-	return c.waitPause(ctx)
+	_, err = c.waitPause(ctx, waited)
+	return err
 }
 
 // waitPause sleeps until the latest Retry-After has passed, however often
-// it moves while waiting.
-func (c *Client) waitPause(ctx context.Context) error {
-	var waited time.Time
+// it moves while waiting, and returns the end of the last pause it waited
+// out (waited when none). A pause that ends no later than waited is not
+// waited again: that one is over, even on a clock that a test keeps still.
+func (c *Client) waitPause(ctx context.Context, waited time.Time) (time.Time, error) {
 	for {
 		c.mu.Lock()
 		until := c.pauseUntil
@@ -275,10 +278,10 @@ func (c *Client) waitPause(ctx context.Context) error {
 		now := c.now()
 		pause := until.Sub(now)
 		if pause <= 0 || !until.After(waited) {
-			return nil
+			return waited, nil
 		}
 		if err := c.wait(ctx, now, pause); err != nil {
-			return err
+			return waited, err
 		}
 		waited = until
 	}

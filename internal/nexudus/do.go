@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -41,7 +42,7 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 			return nil, err
 		}
 		req.Header.Set("Accept", r.accept)
-		used, err := c.authorize(ctx, req)
+		used, err := c.authorizeUnpaused(ctx, req)
 		if err != nil {
 			return nil, err
 		}
@@ -83,6 +84,29 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 			continue
 		}
 		return nil, responseError(resp)
+	}
+}
+
+// authorizeUnpaused authorises req and returns once no Retry-After is in
+// force. Authorising can take long (waiting on another worker's login,
+// which may itself be throttled), and a Retry-After another worker got
+// meanwhile must hold this request too. After waiting one out it authorises
+// again: the token may have expired or been replaced during the pause.
+func (c *Client) authorizeUnpaused(ctx context.Context, req *http.Request) (string, error) {
+	var waited time.Time
+	for {
+		used, err := c.authorize(ctx, req)
+		if err != nil {
+			return "", err
+		}
+		until, err := c.waitPause(ctx, waited)
+		if err != nil {
+			return "", err
+		}
+		if !until.After(waited) {
+			return used, nil // no pause was in force
+		}
+		waited = until
 	}
 }
 
