@@ -131,6 +131,8 @@ type Options struct {
 // Engine mirrors signed Nexudus files into CoreData. It is safe for one
 // poll at a time; the caller (the scheduler) never overlaps polls.
 type Engine struct {
+	// answers counts each API's answers, for the outage streaks.
+	answers  *answers
 	src      Source
 	sink     Sink
 	mappings Mappings
@@ -184,8 +186,9 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 	if opt.Logger == nil {
 		opt.Logger = zap.NewNop()
 	}
+	ans := &answers{}
 	return &Engine{
-		src: nexudusSide{src}, sink: coreDataSide{sink},
+		answers: ans, src: nexudusSide{src, ans}, sink: coreDataSide{sink, ans},
 		mappings: store, intents: store, cursors: store, counts: store.Counts,
 		fails: failureBook{FailureRecords: store, maxAttempts: opt.MaxAttempts, backoff: opt.Backoff, unavailableBackoff: opt.UnavailableBackoff},
 		opt:   opt, log: opt.Logger, m: opt.Metrics,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	gosync "sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 )
@@ -20,28 +21,67 @@ const DefaultOutageAfter = 3
 // outage watches one run (poll or backfill) for failures of the world in a
 // row. Once it trips, it stops new work from being handed out and says so
 // once: one log line, one metric change, one error for the run.
+//
+// Each side keeps its own streak, and only an answer from that side ends
+// it (see answers): a record skipped as unchanged, a file backing off, or
+// a file that got through without asking CoreData says nothing about
+// CoreData, and must not hide its outage.
 type outage struct {
-	after  int
-	log    *zap.Logger
-	m      *Metrics
-	stop   context.CancelFunc // stops handing out work
-	mu     gosync.Mutex
-	streak int
-	cause  string
-	last   error
+	after   int
+	log     *zap.Logger
+	m       *Metrics
+	answers *answers
+	stop    context.CancelFunc // stops handing out work
+	mu      gosync.Mutex
+	streak  map[string]int    // failures in a row, per cause
+	seen    map[string]uint64 // answers of each side at its last failure
+	cause   string
+	last    error
 }
 
-func newOutage(after int, stop context.CancelFunc, log *zap.Logger, m *Metrics) *outage {
-	return &outage{after: after, stop: stop, log: log, m: m}
+func newOutage(after int, stop context.CancelFunc, log *zap.Logger, m *Metrics, a *answers) *outage {
+	o := &outage{after: after, stop: stop, log: log, m: m, answers: a,
+		streak: map[string]int{}, seen: map[string]uint64{}}
+	for _, c := range []string{causeNexudus, causeCoreData} {
+		o.seen[c] = a.count(c)
+	}
+	return o
 }
 
-// ok notes a file that got through: the world is up.
+// ok notes a file that got through: the local side (spool, state file)
+// works. The APIs' streaks end only on their own answers.
 func (o *outage) ok() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.cause == "" {
-		o.streak = 0
+		o.streak[causeLocal] = 0
 	}
+}
+
+// answers counts the answers each API gave (a success, or a refusal about
+// the request itself), for the whole engine; the outage of a run compares
+// counts to tell whether a side answered between two of its failures.
+type answers struct {
+	nexudus, coredata atomic.Uint64
+}
+
+func (a *answers) note(cause string) {
+	switch cause {
+	case causeNexudus:
+		a.nexudus.Add(1)
+	case causeCoreData:
+		a.coredata.Add(1)
+	}
+}
+
+func (a *answers) count(cause string) uint64 {
+	switch cause {
+	case causeNexudus:
+		return a.nexudus.Load()
+	case causeCoreData:
+		return a.coredata.Load()
+	}
+	return 0
 }
 
 // failed notes a failure of the world; at once, when the failure is a
@@ -52,13 +92,19 @@ func (o *outage) failed(err error, atOnce bool) {
 	if o.cause != "" {
 		return
 	}
-	o.streak++
-	if !atOnce && o.streak < o.after {
+	c := causeOf(err)
+	if c != causeLocal {
+		if n := o.answers.count(c); n != o.seen[c] {
+			o.streak[c], o.seen[c] = 0, n // it answered since its last failure
+		}
+	}
+	o.streak[c]++
+	if !atOnce && o.streak[c] < o.after {
 		return
 	}
-	o.cause, o.last = causeOf(err), err
+	o.cause, o.last = c, err
 	o.log.Error("stopping this poll early: "+o.cause+" is unavailable; nothing is counted against any file, the next poll tries again",
-		zap.String("cause", o.cause), zap.Int("failures_in_a_row", o.streak), zap.Error(err))
+		zap.String("cause", o.cause), zap.Int("failures_in_a_row", o.streak[c]), zap.Error(err))
 	o.m.outage(o.cause)
 	o.stop()
 }
@@ -77,7 +123,7 @@ func (o *outage) err() error {
 	if o.cause == "" {
 		return nil
 	}
-	return fmt.Errorf("%w: %s (after %d failures in a row; last: %w)", ErrOutage, o.cause, o.streak, o.last)
+	return fmt.Errorf("%w: %s (after %d failures in a row; last: %w)", ErrOutage, o.cause, o.streak[o.cause], o.last)
 }
 
 // end records the run's outage state in the gauges: a run without an

@@ -36,7 +36,7 @@ func (e *Engine) newRun(ctx context.Context) (*run, context.CancelFunc) {
 		listed: map[string]bool{}, seen: map[int64]bool{},
 		firstSeen: map[int64]time.Time{}, firstFrom: map[int64]time.Time{},
 	}
-	r.out = newOutage(e.opt.OutageAfter, cancel, e.log, e.m)
+	r.out = newOutage(e.opt.OutageAfter, cancel, e.log, e.m, e.answers)
 	return r, cancel
 }
 

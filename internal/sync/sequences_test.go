@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,31 @@ func TestTitleChangeKeepsAPersonsFolderAndTags(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("tags %v lack %v", got.Tags, want)
+	}
+}
+
+// CoreData goes down while most listed records are unchanged. Skipping an
+// unchanged record asks no API, so it must not end CoreData's streak of
+// failures: the poll must still see the outage and stop early.
+func TestUnchangedRecordsDoNotHideACoreDataOutage(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	base := h.now.Add(-2 * time.Hour).UTC().Truncate(time.Minute)
+	add := func(i int, name string) {
+		h.nx.AddFile(nexudustest.FileSpec{BusinessID: 1, Name: name, FileName: name + ".pdf",
+			Data: []byte(name), Signed: true, UpdatedOn: base.Add(time.Duration(i) * time.Minute)})
+	}
+	for i := 0; i < 10; i++ {
+		add(2*i, "mirrored "+itoa(int64(i)))
+	}
+	h.poll()
+	// CoreData is down; new records arrive between the mirrored ones.
+	h.cd.InjectFault(coredatatest.Fault{Route: coredatatest.RouteAny, Status: 503, Times: 1 << 20})
+	for i := 0; i < 10; i++ {
+		add(2*i+1, "new "+itoa(int64(i)))
+	}
+	h.now = h.now.Add(5 * time.Minute)
+	_, err := h.engine(func(o *syncer.Options) { o.Concurrency = 1 }).Poll(context.Background())
+	if !errors.Is(err, syncer.ErrOutage) || !strings.Contains(err.Error(), "coredata") {
+		t.Fatalf("poll with CoreData down between unchanged records: err %v, want a CoreData outage", err)
 	}
 }
