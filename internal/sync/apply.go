@@ -105,6 +105,10 @@ var errCoreDataFileGone = errors.New("mapped CoreData file is gone")
 // create, keep the returned id, verify, record.
 func (fr *fileRun) create(ctx context.Context) (Outcome, error) {
 	e, r, f, log := fr.e, fr.r, fr.rec, fr.log
+	if err := r.refusals.refused(fr.parent); err != nil {
+		// Not downloaded, not uploaded: the parent refused this run.
+		return OutcomeNone, fmt.Errorf("%w %s: %w", errParentRefused, fr.parent, err)
+	}
 	if err := fr.fetch(ctx); err != nil {
 		return OutcomeNone, err
 	}
@@ -130,7 +134,7 @@ func (fr *fileRun) create(ctx context.Context) (Outcome, error) {
 		return fr.reconcileCreate(ctx, err)
 	}
 	if err != nil {
-		return OutcomeNone, err
+		return OutcomeNone, e.checkParentRefusal(r, parent, err)
 	}
 	if err := e.verifyAndRecord(ctx, f, id, parent, title, filename, sp); err != nil {
 		var mm *mismatchError

@@ -6,3 +6,6 @@ import "github.com/prometheus/client_golang/prometheus"
 func (m *Metrics) OutageActiveForTest(cause string) prometheus.Gauge {
 	return m.outageActive.WithLabelValues(cause)
 }
+
+// ParentsRefusedForTest is the syncd_parents_refused gauge.
+func (m *Metrics) ParentsRefusedForTest() prometheus.Gauge { return m.refused }

@@ -52,6 +52,11 @@ func (e *Engine) processFile(ctx context.Context, r *run, f nexudus.File) (done 
 	if errors.Is(err, errBackoff) {
 		return true
 	}
+	if errors.Is(err, errParentRefused) {
+		// The parent's fault, said once per run: nothing is counted or
+		// recorded, and the cursor holds before this record.
+		return false
+	}
 	return e.failed(ctx, r, f, err, fr.log)
 }
 

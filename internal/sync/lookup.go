@@ -52,9 +52,12 @@ func (e *Engine) findExisting(ctx context.Context, r *run, id int64, parent stri
 	}
 	// An open intent means a create may have been sent after this run
 	// listed the parent: list it again rather than miss that file.
+	if err := r.refusals.refused(parent); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", errParentRefused, parent, err)
+	}
 	cands, err := r.tags.lookup(ctx, e.sink, parent, id, hasIntent)
 	if err != nil {
-		return nil, fmt.Errorf("look up nexudus-file-%d: %w", id, err)
+		return nil, e.checkParentRefusal(r, parent, fmt.Errorf("look up nexudus-file-%d: %w", id, err))
 	}
 	cf, err := e.pickTagged(ctx, id, cands)
 	if err != nil || cf == nil {

@@ -36,7 +36,12 @@ type Metrics struct {
 	parked        prometheus.Gauge
 	outages       *prometheus.CounterVec
 	outageActive  *prometheus.GaugeVec
+	refusals      *prometheus.CounterVec
+	refused       prometheus.Gauge
 }
+
+// refusalReasons are the values of syncd_parent_refusals_total's reason.
+var refusalReasons = []string{reasonForbidden, reasonNotFound, reasonInvalid}
 
 // outageCauses are the values of the cause label of the outage metrics.
 var outageCauses = []string{causeNexudus, causeCoreData, causeLocal}
@@ -86,6 +91,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "syncd", Name: "outage_active",
 			Help: "1 while the last poll stopped early because this cause kept failing, else 0.",
 		}, []string{"cause"}),
+	}
+	m.refusals = f.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "syncd", Name: "parent_refusals_total",
+		Help: "Polls in which CoreData refused a whole parent (forbidden, not_found, invalid): its creates stopped for the poll, no file counted.",
+	}, []string{"reason"})
+	m.refused = f.NewGauge(prometheus.GaugeOpts{
+		Namespace: "syncd", Name: "parents_refused",
+		Help: "CoreData parents that refused syncd's creates or listings in the last poll.",
+	})
+	for _, r := range refusalReasons {
+		m.refusals.WithLabelValues(r)
 	}
 	for _, c := range outageCauses {
 		m.outages.WithLabelValues(c)
@@ -157,5 +173,17 @@ func (m *Metrics) setOutage(cause string) {
 			v = 1
 		}
 		m.outageActive.WithLabelValues(c).Set(v)
+	}
+}
+
+func (m *Metrics) parentRefused(reason string) {
+	if m != nil {
+		m.refusals.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) setParentsRefused(n int) {
+	if m != nil {
+		m.refused.Set(float64(n))
 	}
 }

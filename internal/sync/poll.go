@@ -63,6 +63,10 @@ func (e *Engine) finish(ctx context.Context, r *run, errs []error) (*Report, err
 		// The listing errors it caused say the same thing again.
 		errs = []error{err}
 	}
+	if n := r.refusals.count(); n > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d parent(s) refused; their files wait for the next poll (see the log line naming each)", errParentRefused, n))
+	}
+	e.m.setParentsRefused(r.refusals.count())
 	err := errors.Join(errs...)
 	e.m.poll(err == nil, e.opt.Now().Sub(r.start), e.opt.Now())
 	r.rep.Sort()

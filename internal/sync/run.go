@@ -22,6 +22,8 @@ type run struct {
 	listed map[string]bool
 	// tags holds the parents the lookup listed, shared by the workers.
 	tags tagIndex
+	// refusals holds the parents CoreData refused in this run.
+	refusals refusals
 
 	// Owned by the pager (one goroutine at a time): what was handed out.
 	seen      map[int64]bool

@@ -7,6 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
 	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
 	syncer "github.com/coworkdocs/syncd/internal/sync"
@@ -199,5 +205,69 @@ func TestUnchangedRecordsDoNotHideACoreDataOutage(t *testing.T) {
 	_, err := h.engine(func(o *syncer.Options) { o.Concurrency = 1 }).Poll(context.Background())
 	if !errors.Is(err, syncer.ErrOutage) || !strings.Contains(err.Error(), "coredata") {
 		t.Fatalf("poll with CoreData down between unchanged records: err %v, want a CoreData outage", err)
+	}
+}
+
+// An admin takes the API user's write permission on one location's
+// folder away (or deletes the folder). Every create under it is refused
+// alike: that is the parent's fault. Its creates stop for the poll after
+// the first refusal, it is said once, no file is counted or parked, the
+// other location mirrors, and once the admin fixes it the next poll
+// mirrors everything without a state retry.
+func TestParentRefusedForEveryFileParksNothing(t *testing.T) {
+	for _, rf := range []coredatatest.Refusal{
+		{Status: 403, Message: "You do not have permission to perform this action."},
+		{Status: 404, Message: "Not found."},
+		{Status: 400, Message: "parent: object does not exist"},
+	} {
+		t.Run(itoa(int64(rf.Status)), func(t *testing.T) {
+			h := newHarness(t, nexudustest.Options{})
+			for i := 0; i < 8; i++ {
+				h.addSigned(1, "A"+itoa(int64(i)), "a"+itoa(int64(i)))
+			}
+			b := h.addSigned(2, "B", "b")
+			h.cd.RefuseParent(parentA, rf)
+			reg := prometheus.NewPedanticRegistry()
+			m := syncer.NewMetrics(reg)
+			core, logs := observer.New(zapcore.InfoLevel)
+			opt := func(o *syncer.Options) {
+				o.MaxAttempts = 1
+				o.Metrics = m
+				o.Logger = zap.New(core)
+			}
+			for poll := 0; poll < 3; poll++ {
+				h.cd.ResetCounts()
+				if _, err := h.engine(opt).Poll(context.Background()); err == nil || !strings.Contains(err.Error(), "refuse") {
+					t.Fatalf("poll %d: err %v, want one naming the refused parent", poll, err)
+				}
+				if n := h.cd.Count(coredatatest.RouteStorage); n > 1 {
+					t.Fatalf("poll %d: %d uploads to storage for a refused parent, want at most 1", poll, n)
+				}
+				h.now = h.now.Add(5 * time.Minute)
+			}
+			if _, ok, _ := h.store.Mapping(b); !ok {
+				t.Fatal("the other location's file was held back")
+			}
+			entries, _ := h.store.Entries()
+			for _, e := range entries {
+				if e.Status == "parked" || e.Attempts != 0 {
+					t.Fatalf("a parent's refusal counted against file %d: %+v", e.NexudusID, e)
+				}
+			}
+			if n := logs.FilterMessageSnippet("CoreData refuses this parent").Len(); n != 3 {
+				t.Fatalf("%d refusal log lines in 3 polls, want one each", n)
+			}
+			if v := testutil.ToFloat64(m.ParentsRefusedForTest()); v != 1 {
+				t.Fatalf("syncd_parents_refused = %v, want 1", v)
+			}
+			h.cd.AllowParent(parentA)
+			if rep, err := h.engine(opt).Poll(context.Background()); err != nil {
+				t.Fatalf("after the admin's fix: %v (%s)", err, rep.Summary())
+			}
+			h.assertMirrored()
+			if v := testutil.ToFloat64(m.ParentsRefusedForTest()); v != 0 {
+				t.Fatalf("syncd_parents_refused = %v after the fix, want 0", v)
+			}
+		})
 	}
 }

@@ -85,6 +85,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, rec *Reque
 	}
 
 	s.mu.Lock()
+	if rf, ok := s.refused[form["parent"]]; ok {
+		s.mu.Unlock()
+		writeJSONError(w, rf.Status, rf.Message)
+		return
+	}
 	var v Version
 	if direct != nil {
 		v = *direct

@@ -40,6 +40,11 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ *Request) 
 	title, hasTitle := q.Get("title"), q.Has("title") && q.Get("title") != ""
 
 	s.mu.Lock()
+	if rf, ok := s.refused[parent]; ok && hasParent {
+		s.mu.Unlock()
+		writeJSONError(w, rf.Status, rf.Message)
+		return
+	}
 	var match []*file
 	for _, id := range s.order {
 		f := s.files[id]

@@ -20,6 +20,32 @@ func (s *Server) SetTags(id string, tags []string) bool {
 	return s.edit(id, func(f *file) { f.tags = append([]string{}, tags...) })
 }
 
+// Refusal is how CoreData answers a create under, or a listing of, a
+// parent an admin took away: 403 for a lost write permission, 404 for a
+// deleted folder, 400 naming the parent.
+type Refusal struct {
+	Status  int
+	Message string
+}
+
+// RefuseParent makes CoreData refuse creates under parent, and listings of
+// it, until AllowParent.
+func (s *Server) RefuseParent(parent string, rf Refusal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]Refusal{}
+	}
+	s.refused[parent] = rf
+}
+
+// AllowParent undoes RefuseParent, as the admin fixing the permission does.
+func (s *Server) AllowParent(parent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.refused, parent)
+}
+
 func (s *Server) edit(id string, fn func(*file)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -76,10 +76,12 @@ type Server struct {
 	counts   map[Route]int
 	requests []Request
 	faults   []Fault
-	expireN  int
-	secrets  []string
-	apiLat   time.Duration
-	storLat  time.Duration
+	// refused holds the parents an admin took away (person.go).
+	refused map[string]Refusal
+	expireN int
+	secrets []string
+	apiLat  time.Duration
+	storLat time.Duration
 }
 
 // Request is what the simulator recorded about one request it routed.
