@@ -45,6 +45,7 @@ the shipped examples. Exit 0 when it loads, 2 otherwise.
   retry -parked  the same for every parked file
   retry -all     the same for every failing or parked file
   forget ID      drop what syncd knows of a file (nothing is deleted in CoreData)
+  forget -backfill  abandon an unfinished backfill (state ls and every start name it until then)
   rebuild        restore the mappings from CoreData's nexudus-file-<Id> tags
 
 IDs are Nexudus file Ids. ls, show and backup read the state file beside a

@@ -34,7 +34,9 @@ type Main struct {
 	metrics *metrics
 	clients *clients
 	lock    *state.ProcessLock
-	spool   string // where downloads are spooled; see prepareSpool
+	// backfillWarned: the unfinished-backfill warning was given (once per start).
+	backfillWarned bool
+	spool          string // where downloads are spooled; see prepareSpool
 
 	// OnListen, when set, is told the address the HTTP server bound
 	// (tests listen on port 0).
@@ -218,6 +220,14 @@ func (m *Main) poll(stop, abort context.Context) (*syncer.Report, error) {
 	}
 	if !m.BackfillFrom.IsZero() {
 		return eng.Backfill(stop, m.BackfillFrom, m.Config.Sync.BackfillWindow, m.progress())
+	}
+	if !m.backfillWarned {
+		// Once per process start: the daemon never finishes a backfill
+		// on its own, so an unfinished one is named where it is seen.
+		m.backfillWarned = true
+		if mark, ok, err := st.Backfill(); err == nil && ok {
+			m.Logger.Warn(unfinishedBackfillText(mark), zap.Time("backfill_from", mark.From), zap.Time("backfill_done", mark.Done))
+		}
 	}
 	return eng.Poll(stop)
 }

@@ -18,7 +18,7 @@ import (
 	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
 
-const stateUsage = "state [-config FILE] ls [-json] | show ID | retry ID...|-parked|-all | forget ID | backup FILE | rebuild"
+const stateUsage = "state [-config FILE] ls [-json] | show ID | retry ID...|-parked|-all | forget ID|-backfill | backup FILE | rebuild"
 
 // stateCommand is `syncd state`: it inspects and repairs the state file. Read-only commands
 // (ls, show, backup) work while a daemon runs (between its polls); the
@@ -51,7 +51,18 @@ func (c *stateCommand) Run(ctx context.Context, args []string) error {
 		if err := sfs.Parse(subArgs); err != nil {
 			return &ExitError{Code: exitUsage, Err: errors.New("")}
 		}
-		return withReadOnly(cfg, func(st *state.Store) error { return stateLs(st, *asJSON, stdout) })
+		return withReadOnly(cfg, func(st *state.Store) error {
+			// The notice goes to stderr under -json: every stdout line
+			// there is one file's object.
+			notice := stdout
+			if *asJSON {
+				notice = stderr
+			}
+			if err := backfillNotice(st, notice); err != nil {
+				return err
+			}
+			return stateLs(st, *asJSON, stdout)
+		})
 	case "show":
 		id, err := oneID(sub, subArgs)
 		if err != nil {
@@ -80,6 +91,9 @@ func (c *stateCommand) Run(ctx context.Context, args []string) error {
 	case "retry":
 		return stateRetry(cfg, subArgs, stdout)
 	case "forget":
+		if len(subArgs) == 1 && subArgs[0] == "-backfill" {
+			return withWritable(cfg, func(st *state.Store) error { return forgetBackfill(st, stdout) })
+		}
 		id, err := oneID(sub, subArgs)
 		if err != nil {
 			return err
@@ -266,4 +280,40 @@ func stateRebuild(ctx context.Context, cfg *config.Config, stdout, stderr io.Wri
 		}
 		return err
 	})
+}
+
+// backfillNotice names an unfinished backfill: until it is run to its end
+// or abandoned, the history before its mark is not all mirrored, and the
+// daemon never goes back for it.
+func backfillNotice(st *state.Store, w io.Writer) error {
+	mark, ok, err := st.Backfill()
+	if err != nil || !ok {
+		return err
+	}
+	fmt.Fprintln(w, unfinishedBackfillText(mark))
+	return nil
+}
+
+func unfinishedBackfillText(mark state.BackfillMark) string {
+	from := mark.From.UTC().Format("2006-01-02T15:04")
+	return fmt.Sprintf("backfill unfinished: from %s, done up to %s (last progress %s); files updated after that are not all mirrored. Resume with `syncd run -backfill-from %s`, or abandon it with `syncd state forget -backfill`.",
+		from, mark.Done.UTC().Format(time.RFC3339), mark.UpdatedAt.UTC().Format(time.RFC3339), from)
+}
+
+// forgetBackfill abandons an unfinished backfill, deliberately.
+func forgetBackfill(st *state.Store, w io.Writer) error {
+	mark, ok, err := st.Backfill()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fmt.Fprintln(w, "no unfinished backfill")
+		return nil
+	}
+	if err := st.ClearBackfill(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "backfill from %s abandoned (it was done up to %s; nothing was deleted anywhere)\n",
+		mark.From.UTC().Format("2006-01-02T15:04"), mark.Done.UTC().Format(time.RFC3339))
+	return nil
 }

@@ -147,8 +147,14 @@ func (e *Engine) backfillResume(from, now time.Time) (time.Time, error) {
 	case !ok:
 		return from, nil
 	case !mark.From.Equal(from):
-		e.log.Info("an earlier backfill from another time did not finish; starting this one from its beginning",
-			zap.Time("earlier_from", mark.From), zap.Time("earlier_done", mark.Done), zap.Time("from", from))
+		// This backfill's mark replaces the earlier one. Said loudly: when
+		// this one starts after where the earlier one got, the time in
+		// between is mirrored by neither.
+		msg := "abandoning an unfinished backfill from another time; this one starts from its own beginning and its mark replaces the earlier one"
+		if from.After(mark.Done) {
+			msg += "; files updated between the earlier one's progress and this from are NOT covered: run -backfill-from at or before earlier_done to cover them"
+		}
+		e.log.Warn(msg, zap.Time("earlier_from", mark.From), zap.Time("earlier_done", mark.Done), zap.Time("from", from))
 		return from, nil
 	case mark.Done.After(from) && mark.Done.Before(now):
 		e.log.Info("resuming the backfill where it stopped", zap.Time("from", from), zap.Time("resume_from", mark.Done))

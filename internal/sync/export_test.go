@@ -9,3 +9,6 @@ func (m *Metrics) OutageActiveForTest(cause string) prometheus.Gauge {
 
 // ParentsRefusedForTest is the syncd_parents_refused gauge.
 func (m *Metrics) ParentsRefusedForTest() prometheus.Gauge { return m.refused }
+
+// BackfillUnfinishedForTest is the syncd_backfill_unfinished gauge.
+func (m *Metrics) BackfillUnfinishedForTest() prometheus.Gauge { return m.backfill }

@@ -38,6 +38,7 @@ type Metrics struct {
 	outageActive  *prometheus.GaugeVec
 	refusals      *prometheus.CounterVec
 	refused       prometheus.Gauge
+	backfill      prometheus.Gauge
 }
 
 // refusalReasons are the values of syncd_parent_refusals_total's reason.
@@ -99,6 +100,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.refused = f.NewGauge(prometheus.GaugeOpts{
 		Namespace: "syncd", Name: "parents_refused",
 		Help: "CoreData parents that refused syncd's creates or listings in the last poll.",
+	})
+	m.backfill = f.NewGauge(prometheus.GaugeOpts{
+		Namespace: "syncd", Name: "backfill_unfinished",
+		Help: "1 while the state file holds the mark of a backfill that did not finish (resume it with the same -backfill-from, or syncd state forget -backfill).",
 	})
 	for _, r := range refusalReasons {
 		m.refusals.WithLabelValues(r)
@@ -186,4 +191,15 @@ func (m *Metrics) setParentsRefused(n int) {
 	if m != nil {
 		m.refused.Set(float64(n))
 	}
+}
+
+func (m *Metrics) setBackfillUnfinished(on bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if on {
+		v = 1
+	}
+	m.backfill.Set(v)
 }

@@ -230,4 +230,7 @@ func (e *Engine) refreshGauges() {
 		return
 	}
 	e.m.setCounts(mapped, parked)
+	if _, ok, err := e.cursors.Backfill(); err == nil {
+		e.m.setBackfillUnfinished(ok)
+	}
 }

@@ -271,3 +271,44 @@ func TestParentRefusedForEveryFileParksNothing(t *testing.T) {
 		})
 	}
 }
+
+// A backfill is interrupted and the operator starts the daemon instead of
+// running it again. The gap must stay visible (a metric on every poll)
+// until the backfill is finished; a new backfill from a later time that
+// replaces the mark must say loudly what it leaves uncovered.
+func TestInterruptedBackfillStaysVisibleUntilFinished(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	from := h.now.Add(-60 * 24 * time.Hour).UTC().Truncate(time.Minute)
+	week := 7 * 24 * time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := h.engine().Backfill(ctx, from, week, func(done, _ int, _ time.Time) {
+		if done == 2 {
+			cancel()
+		}
+	}); err == nil {
+		t.Fatal("an interrupted backfill returned no error")
+	}
+	reg := prometheus.NewPedanticRegistry()
+	m := syncer.NewMetrics(reg)
+	core, logs := observer.New(zapcore.InfoLevel)
+	opt := func(o *syncer.Options) { o.Metrics = m; o.Logger = zap.New(core) }
+	for i := 0; i < 2; i++ {
+		h.now = h.now.Add(5 * time.Minute)
+		h.poll(opt)
+		if v := testutil.ToFloat64(m.BackfillUnfinishedForTest()); v != 1 {
+			t.Fatalf("poll %d after an interrupted backfill: syncd_backfill_unfinished = %v, want 1", i, v)
+		}
+	}
+	// A backfill from a later time than the first one got replaces its mark.
+	later := from.Add(5 * week)
+	if _, err := h.engine(opt).Backfill(context.Background(), later, week, nil); err != nil {
+		t.Fatal(err)
+	}
+	warned := logs.FilterLevelExact(zapcore.WarnLevel).FilterMessageSnippet("NOT covered")
+	if warned.Len() != 1 {
+		t.Fatalf("a backfill replacing an unfinished one left a gap without a warning: %v", logs.All())
+	}
+	if v := testutil.ToFloat64(m.BackfillUnfinishedForTest()); v != 0 {
+		t.Fatalf("syncd_backfill_unfinished = %v after a backfill finished, want 0", v)
+	}
+}
