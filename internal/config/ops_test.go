@@ -90,6 +90,10 @@ func TestWarningsNamePlaceholders(t *testing.T) {
 			[]string{"coredata.default_parent", "coredata.parents.9: 00000000"}},
 		{"rates above the documented limits", strings.Replace(strings.NewReplacer("tenant.coredata.is", "acme.coredata.is", "313ae0be-71cf-11ee-b1e9-ebd554949e29", "5e3a5c1e-0000-4000-8000-000000000001").Replace(base), "  password: p\n", "  password: p\n  requests_per_minute: 600\n  requests_per_hour: 36000\n", 1),
 			[]string{"nexudus.requests_per_minute: 600 is above Nexudus' documented limit of 120/min", "nexudus.requests_per_hour: 36000 is above Nexudus' documented limit of 5000/hour"}},
+		{"title naming a field the listing leaves out", strings.NewReplacer("tenant.coredata.is", "acme.coredata.is", "313ae0be-71cf-11ee-b1e9-ebd554949e29", "5e3a5c1e-0000-4000-8000-000000000001").Replace(base) + "  title: \"{{.Name}} {{.Description}}\"\n",
+			[]string{"coredata.title: uses a field Nexudus' listing leaves out"}},
+		{"lookback below the furthest local-time-Z skew", strings.NewReplacer("tenant.coredata.is", "acme.coredata.is", "313ae0be-71cf-11ee-b1e9-ebd554949e29", "5e3a5c1e-0000-4000-8000-000000000001").Replace(base) + "sync:\n  lookback: 0s\n",
+			[]string{"sync.lookback: 0s is below 12h0m0s"}},
 		{"rates at the documented limits", strings.Replace(strings.NewReplacer("tenant.coredata.is", "acme.coredata.is", "313ae0be-71cf-11ee-b1e9-ebd554949e29", "5e3a5c1e-0000-4000-8000-000000000001").Replace(base), "  password: p\n", "  password: p\n  requests_per_minute: 120\n  requests_per_hour: 5000\n", 1), nil},
 	}
 	for _, tt := range tests {

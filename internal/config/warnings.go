@@ -5,6 +5,10 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"text/template"
+	"time"
+
+	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
 
 // Warning is a value that loads but is almost certainly not what the
@@ -24,6 +28,22 @@ const (
 	NexudusPerMinuteLimit = 120
 	NexudusPerHourLimit   = 5000
 )
+
+// LocalTimeZSkew is how far behind UTC a tenant writing local time with a
+// literal Z can date a change: the furthest time zone west is UTC-12.
+const LocalTimeZSkew = 12 * time.Hour
+
+// usesFullOnlyFields reports whether the title renders differently when
+// the fields a listing leaves out are set: a template that names them.
+func usesFullOnlyFields(t *template.Template) bool {
+	full := SampleRecord()
+	full.Description, full.AvailableToUser, full.RequestDigitalSignature = "sample notes", true, true
+	var a, b strings.Builder
+	if t.Execute(&a, full) != nil || t.Execute(&b, syncer.ListView(full)) != nil {
+		return false
+	}
+	return a.String() != b.String()
+}
 
 // PlaceholderHost is the CoreData tenant host of the shipped examples
 // (configs/, deploy/): it is nobody's tenant.
@@ -48,6 +68,12 @@ func (c *Config) Warnings() []Warning {
 	}
 	if n := c.Nexudus.RequestsPerHour; n > NexudusPerHourLimit {
 		warn("nexudus.requests_per_hour", "%d is above Nexudus' documented limit of %d/hour; Nexudus may answer 429 unless your tenant allows more", n, NexudusPerHourLimit)
+	}
+	if c.CoreData.TitleTemplate != nil && usesFullOnlyFields(c.CoreData.TitleTemplate) {
+		warn("coredata.title", "uses a field Nexudus' listing leaves out (Description, AvailableToUser, RequestDigitalSignature); syncd renders it empty, so that a file gets one title whichever way its record was read")
+	}
+	if c.Sync.Lookback < LocalTimeZSkew {
+		warn("sync.lookback", "%s is below %s: a tenant that writes local time with a literal Z, behind UTC, dates its changes up to %s in the past, and a poll reading from its cursor minus this lookback misses them; keep it above the tenant's offset (default 24h)", c.Sync.Lookback, LocalTimeZSkew, LocalTimeZSkew)
 	}
 	if u, err := url.Parse(c.CoreData.BaseURL); err == nil && strings.EqualFold(u.Hostname(), PlaceholderHost) {
 		warn("coredata.base_url", "%s is the example's placeholder tenant; set your CoreData tenant's URL", c.CoreData.BaseURL)

@@ -96,6 +96,7 @@ func ParseTitle(text string) (*template.Template, error) {
 // title renders the configured template. Control and bidi characters are
 // removed here too: a title is shown to people just as a file name is.
 func (e *Engine) title(f nexudus.File) (string, error) {
+	f = ListView(f)
 	raw, ok := planFor(e.opt.Title).render(&f) // see titlefast.go
 	if !ok {
 		var b strings.Builder
@@ -175,4 +176,16 @@ func contentTypeFor(filename, header string) string {
 		return mt
 	}
 	return "application/octet-stream"
+}
+
+// ListView is a record as Nexudus' listing returns it: without the fields
+// the listing leaves out (Description, AvailableToUser,
+// RequestDigitalSignature), which only a fetch by Id holds. Titles are
+// rendered from it, so a record gets the same title whether it came from
+// a listing or a fetch; otherwise a template naming such a field would
+// retitle the file back and forth. check-config warns about such a
+// template.
+func ListView(f nexudus.File) nexudus.File {
+	f.Description, f.AvailableToUser, f.RequestDigitalSignature = "", false, false
+	return f
 }

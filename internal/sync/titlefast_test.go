@@ -88,7 +88,7 @@ func TestCompiledTitleMatchesTextTemplate(t *testing.T) {
 				ProposalGuid: randomText(r), CoworkerContractGuid: randomText(r), UniqueID: randomText(r),
 				UpdatedBy: randomText(r), Signed: r.IntN(2) == 0,
 			}
-			want, werr := slowTitle(t, tmpl, f)
+			want, werr := slowTitle(t, tmpl, ListView(f)) // titles render what a listing holds
 			got, gerr := e.title(f)
 			if (werr != nil) != (gerr != nil) || got != want {
 				t.Fatalf("template %q, record %+v:\n got %q, %v\nwant %q, %v", text, f, got, gerr, want, werr)
@@ -140,5 +140,21 @@ func TestCompiledTitleFollowsChanges(t *testing.T) {
 	template.Must(tmpl.Parse("{{.Name}} ({{.CoworkerFullName}})"))
 	if got, _ := e.title(f); got != "Lease v2 (Ann)" {
 		t.Errorf("title after the template changed %q", got)
+	}
+}
+
+// A template naming a field the listing leaves out gives one title
+// whether the record came from a listing or a fetch by Id, so the file is
+// not retitled back and forth.
+func TestTitleIsTheSameFromAListingAndAFetch(t *testing.T) {
+	tmpl := template.Must(ParseTitle("{{.Name}} {{.Description}}"))
+	e := &Engine{opt: Options{Title: tmpl}}
+	listed := nexudus.File{ID: 1, Name: "Contract"}
+	fetched := listed
+	fetched.Description, fetched.RequestDigitalSignature = "notes for the customer", true
+	a, _ := e.title(listed)
+	b, _ := e.title(fetched)
+	if a != b {
+		t.Fatalf("title from a listing %q, from a fetch %q", a, b)
 	}
 }
