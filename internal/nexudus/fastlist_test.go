@@ -1,7 +1,6 @@
 package nexudus
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,8 +41,8 @@ func fastSeeds(t testing.TB) [][]byte {
 	for _, s := range fastListSeeds {
 		out = append(out, []byte(s))
 	}
-	for _, name := range []string{"testdata/list_page.json", "testdata/list_page_doc.json"} {
-		b, err := os.ReadFile(name)
+	for _, name := range []string{"list_page.json", "list_page_doc.json", "list_page_partial.json"} {
+		b, err := payload(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,8 +91,8 @@ func TestFastListPageAgreesWithEncodingJSON(t *testing.T) {
 		t.Error("fast decoder took a text/html answer")
 	}
 	// The recorded pages are the usual shape: they must not fall back.
-	for _, name := range []string{"testdata/list_page.json", "testdata/list_page_doc.json"} {
-		b, _ := os.ReadFile(name)
+	for _, name := range []string{"list_page.json", "list_page_doc.json", "list_page_partial.json"} {
+		b, _ := payload(name)
 		if _, ok := decodeListPageFast("application/json; charset=utf-8", b); !ok {
 			t.Errorf("%s is left to encoding/json", name)
 		}

@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 // The document's own example decodes field by field; its record is not
 // Signed, so the client drops it from Records.
 func TestDecodeDocExample(t *testing.T) {
-	body, err := os.ReadFile(filepath.Join("testdata", "list_page_doc.json"))
+	body, err := payload("list_page_doc.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestDecodeDocExample(t *testing.T) {
 // A recorded page in the document's shape (partial records, mixed time
 // forms) decodes to the golden Page.
 func TestDecodeRecordedPageGolden(t *testing.T) {
-	body, err := os.ReadFile(filepath.Join("testdata", "list_page.json"))
+	body, err := payload("list_page.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,11 @@
 // break before or after the server applied the request) and lets tests look
 // at every file, version and request.
 //
+// The document's examples are recorded in the module's testdata/api/coredata
+// (package syncd embeds them). The simulator's tests compare the shape of its
+// answers with those recordings, which the client's contract tests decode
+// too, and its HTML error page is the recorded one.
+//
 // Blobs are kept as md5 and size only, so that a benchmark can push gigabytes
 // through it; Options.KeepContent keeps the bytes too.
 //

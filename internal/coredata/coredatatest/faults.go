@@ -3,8 +3,23 @@ package coredatatest
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/coworkdocs/syncd"
 )
+
+// errorPage is the HTML error page a proxy in front of CoreData sends, as
+// recorded in testdata/api/coredata/error_page.html (see its README.md);
+// errorPageStatus is how it names its status, replaced for other ones.
+var errorPage = string(syncd.MustAPIPayload("coredata/error_page.html"))
+
+const errorPageStatus = "502 Bad Gateway"
+
+// htmlErrorPage is the recorded error page for status.
+func htmlErrorPage(status int) string {
+	return strings.ReplaceAll(errorPage, errorPageStatus, fmt.Sprintf("%d %s", status, http.StatusText(status)))
+}
 
 // Drop says whether and when a fault breaks the connection instead of
 // answering.
@@ -32,7 +47,8 @@ type Fault struct {
 	// RetryAfter is sent as the Retry-After header with Status.
 	RetryAfter string
 	// HTML makes the body an HTML error page, as a proxy in front of the
-	// API would send. With Status 200 it is a success that is not JSON.
+	// API would send (the recorded testdata/api/coredata/error_page.html,
+	// naming Status). With Status 200 it is a success that is not JSON.
 	HTML bool
 	Drop Drop
 	// AfterApply processes the request first and then answers Status
@@ -139,8 +155,7 @@ func (f Fault) apply(w http.ResponseWriter) {
 	if f.HTML {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(f.Status)
-		fmt.Fprintf(w, "<html><head><title>%d %s</title></head>\n<body><center><h1>%d %s</h1></center><hr><center>nginx</center></body></html>\n",
-			f.Status, http.StatusText(f.Status), f.Status, http.StatusText(f.Status))
+		_, _ = w.Write([]byte(htmlErrorPage(f.Status)))
 		return
 	}
 	writeJSONError(w, f.Status, "injected fault: "+http.StatusText(f.Status))

@@ -29,7 +29,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	switch grant {
 	case "password":
 		if !equal(r.PostForm.Get("username"), s.opts.Username) || !equal(r.PostForm.Get("password"), s.opts.Password) {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant", "error_description": "The user name or password is incorrect."})
+			writeRecorded(w, http.StatusBadRequest, invalidGrantBody)
 			return
 		}
 	case "refresh_token":

@@ -16,7 +16,8 @@ type Fault struct {
 	Status int
 	// Body to send (default a JSON {"Message": ...}).
 	Body string
-	// HTML answers an HTML error page, as a proxy in front of the API does.
+	// HTML answers an HTML error page, as a proxy in front of the API does:
+	// the recorded testdata/api/nexudus/error_page.html, naming Status.
 	HTML bool
 	// MalformedJSON answers 200 with a JSON body cut short.
 	MalformedJSON bool
@@ -103,9 +104,7 @@ func (s *Server) fail(w http.ResponseWriter, f *Fault) {
 	case f.HTML:
 		ctype = "text/html; charset=utf-8"
 		if body == "" {
-			body = fmt.Sprintf("<!DOCTYPE html>\n<html><head><title>%d - %s</title><style>body{font-family:sans-serif}</style></head>"+
-				"<body><h1>Server Error</h1><p>%d - %s. The resource cannot be displayed.</p></body></html>",
-				status, http.StatusText(status), status, http.StatusText(status))
+			body = htmlErrorPage(status)
 		}
 	case f.MalformedJSON:
 		if body == "" {
@@ -216,7 +215,7 @@ func (s *Server) throttle(w http.ResponseWriter) bool {
 	if wait >= 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	}
-	writeJSON(w, status, map[string]any{"Message": "Too many requests. Please slow down and try again later."})
+	writeRecorded(w, status, throttledBody)
 	return true
 }
 

@@ -5,9 +5,38 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coworkdocs/syncd"
 )
+
+// Answers the simulator sends as they were recorded in testdata/api/nexudus
+// (see its README.md): they carry nothing that varies.
+var (
+	unauthorizedBody = syncd.MustAPIPayload("nexudus/unauthorized.json")
+	throttledBody    = syncd.MustAPIPayload("nexudus/throttled.json")
+	invalidGrantBody = syncd.MustAPIPayload("nexudus/token_invalid_grant.json")
+	errorPage        = string(syncd.MustAPIPayload("nexudus/error_page.html"))
+)
+
+// errorPageStatus is how the recorded error page names its status; the
+// page for another status says that one instead.
+const errorPageStatus = "500 - Internal Server Error"
+
+// htmlErrorPage is the recorded HTML error page for status.
+func htmlErrorPage(status int) string {
+	return strings.ReplaceAll(errorPage, errorPageStatus, fmt.Sprintf("%d - %s", status, http.StatusText(status)))
+}
+
+// writeRecorded sends a recorded JSON answer.
+func writeRecorded(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

@@ -8,6 +8,11 @@
 //
 // It deliberately does not import the client package, so the client's
 // tests can use it and it stays an independent reading of the documents.
+// Its answers follow the payloads recorded from those documents in the
+// module's testdata/api/nexudus (package syncd embeds them): the static
+// ones (401, throttle, wrong password, HTML error page) are sent as
+// recorded, and its tests compare the shape of every other answer with
+// the recorded one, as the client's contract tests decode the same files.
 package nexudustest
 
 import (
@@ -258,7 +263,7 @@ func (s *Server) wrap(route Route, h http.HandlerFunc) http.Handler {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route Route, h http.HandlerFunc) {
 	if route != RouteToken && route != RouteStorage && !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"Message": "Authorization has been denied for this request."})
+		writeRecorded(w, http.StatusUnauthorized, unauthorizedBody)
 		return
 	}
 	h(w, r)
