@@ -3,59 +3,12 @@ package coredata
 import (
 	"reflect"
 	"testing"
+
+	syncd "github.com/coworkdocs/syncd"
 )
 
-// docFileDetails is the "Get File details" example of the Files [v2]
-// document, verbatim.
-const docFileDetails = `
-{
-    "aspects": {},
-    "blob_name": "103d0b48a25b4197bb3b90bc462abc29",
-    "category": "main",
-    "created": "2023-10-25T19:01:18",
-    "created_by": "Administrator Administrator",
-    "description": "",
-    "digest": "4b41a3475132bd861b30a878e30aa56a",
-    "dynatype": {
-        "caption_plural": "dynatypes_labels:File_plural:",
-        "caption_singular": "dynatypes_labels:File_singular:",
-        "id": "6d19dacc-71cf-11ee-b1e9-8f8e8372e41a",
-        "title": "File"
-    },
-    "filename": "sample.pdf",
-    "fileplan": "",
-    "fileplan_title": "",
-    "folder": "",
-    "id": "e139a8ac-7368-11ee-b992-57663b1559fb",
-    "mime_type": "application/pdf",
-    "modified": "2023-10-25T19:01:18",
-    "modified_by": "Administrator Administrator",
-    "owner": null,
-    "parent": "313ae0be-71cf-11ee-b1e9-ebd554949e29",
-    "path": "/domain/spaces/Spaces/Space/Projects/Project/2023-3/sample.pdf",
-    "project": {
-        "id": "3122576a-71cf-11ee-848e-b7be3292bc02",
-        "identifier": "2023-3",
-        "title": "Document title"
-    },
-    "resource_uri": "/api/v2/files/e139a8ac-7368-11ee-b992-57663b1559fb/",
-    "size": 3028,
-    "snapshot_id": "e139e880-7368-11ee-b992-4bf81dd1b7a4",
-    "space": {
-        "id": "2a3b87be-71cf-11ee-a5ea-1b559886a85c",
-        "title": "Space"
-    },
-    "tags": [],
-    "template": null,
-    "title": "sample",
-    "type": "File",
-    "userhome": null,
-    "version": "0.1"
-}
-`
-
 func TestDecodeDocumentExample(t *testing.T) {
-	got, err := decodeFile([]byte(docFileDetails))
+	got, err := decodeFile(syncd.MustAPIPayload("coredata/file_details.json")) // the document's example
 	if err != nil {
 		t.Fatal(err)
 	}
