@@ -31,12 +31,31 @@ func newTransport() *http.Transport {
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   16,
 		ForceAttemptHTTP2:     true,
+		// No ResponseHeaderTimeout: the wait for the headers is bounded
+		// by the stall bound of newHTTPClient, the configured timeout.
 	}
+}
+
+// newHTTPClient is the client of one API (or of the storage behind
+// CoreData's presigned URLs): its timeout is a stall bound, not a
+// whole-request budget. A request fails once stall passes with no
+// progress (no answer to it, no request bytes taken, no response bytes
+// received) and never because it is slow: a 10 MB contract over a link at
+// a few KB/s takes long but is a working API, and timing it out as a
+// whole counted it as an outage.
+//
+// There is deliberately no overall cap (http.Client.Timeout): any cap
+// brings back a speed below which a working API counts as down. What
+// bounds a request instead: the stall bound on every phase, the size caps
+// on what is read (nexudus.max_file_bytes, the JSON cap), the shutdown
+// (sync.shutdown_timeout cancels what is in flight), and sync.stuck_after,
+// which reports a poll that never ends.
+func newHTTPClient(stall time.Duration) *http.Client {
+	return &http.Client{Transport: httpx.NewStallTransport(newTransport(), stall)}
 }
 
 func newClients(cfg *config.Config, m *httpx.Metrics, log *zap.Logger) (*clients, error) {
@@ -49,15 +68,21 @@ func newClients(cfg *config.Config, m *httpx.Metrics, log *zap.Logger) (*clients
 		PageSize: n.PageSize, RequestsPerMinute: noLimitIfZero(n.RequestsPerMinute), RequestsPerHour: noLimitIfZero(n.RequestsPerHour),
 		FilePath: n.FilePath, SignedFilePath: n.SignedFilePath, MaxFileBytes: n.MaxFileBytes,
 		MaxRetries: n.MaxRetries,
-	}, &http.Client{Transport: newTransport(), Timeout: n.Timeout}, m, log.With(zap.String("api", "nexudus")))
+	}, newHTTPClient(n.Timeout), m, log.With(zap.String("api", "nexudus")))
 	if err != nil {
 		return nil, fmt.Errorf("nexudus: %w", err)
 	}
 	d := cfg.CoreData
 	cd, err := coredata.New(coredata.Config{
 		BaseURL: d.BaseURL, APIUser: d.APIUser, APIKey: d.APIKey, MaxRetries: d.MaxRetries,
-	}, &http.Client{Transport: newTransport(), Timeout: d.Timeout},
-		&http.Client{Transport: newTransport(), Timeout: d.Timeout},
+	},
+		newHTTPClient(d.Timeout),
+		// The uploads to storage: their own client and connections, since
+		// storage is another host. coredata.timeout is their stall bound
+		// too; a whole-request budget (the coredata package's 15 minutes
+		// when given none) would only matter for a big file on a slow
+		// link, which is exactly what must not time out.
+		newHTTPClient(d.Timeout),
 		m, log.With(zap.String("api", "coredata")))
 	if err != nil {
 		return nil, fmt.Errorf("coredata: %w", err)

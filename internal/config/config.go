@@ -44,7 +44,7 @@ type Nexudus struct {
 	FilePath          string        `yaml:"file_path"`
 	SignedFilePath    string        `yaml:"signed_file_path"`
 	MaxFileBytes      int64         `yaml:"max_file_bytes"`
-	Timeout           time.Duration `yaml:"timeout"`
+	Timeout           time.Duration `yaml:"timeout"` // stall bound: fails after this long with no progress, never for being slow
 	MaxRetries        int           `yaml:"max_retries"`
 }
 
@@ -61,7 +61,7 @@ type CoreData struct {
 	// TitleTemplate is Title parsed, once, by the validation.
 	TitleTemplate *template.Template `yaml:"-"`
 	Tags          []string           `yaml:"tags"`
-	Timeout       time.Duration      `yaml:"timeout"`
+	Timeout       time.Duration      `yaml:"timeout"` // stall bound, as nexudus.timeout; API calls and storage uploads alike
 	MaxRetries    int                `yaml:"max_retries"`
 }
 
