@@ -147,7 +147,7 @@ func bareMirror(ctx context.Context, w *world, f nexudus.File) error {
 	return err
 }
 
-// bound is SPEC.md's: max((N-1)/rate + requests-per-file × latency,
+// bound is BENCHMARKS.md's: max((N-1)/rate + requests-per-file × latency,
 // all requests × latency / concurrency), with requests counted.
 func (r *wallResult) bound() (time.Duration, float64, int) {
 	all := r.Reqs.nexudus() + r.Reqs.nx[nexudustest.RouteStorage] + r.Reqs.coredata()

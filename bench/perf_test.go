@@ -68,7 +68,7 @@ func BenchmarkPeakRSS100x10MB(b *testing.B) {
 
 // BenchmarkWallTimeVsBound mirrors N small files through simulators that
 // answer every request after a fixed latency and reports wall time over
-// the bound of SPEC.md: max((N-1)/rate + perFile*latency,
+// the bound of BENCHMARKS.md: max((N-1)/rate + perFile*latency,
 // allRequests*latency/concurrency). The budget is a ratio of 1.2.
 func BenchmarkWallTimeVsBound(b *testing.B) {
 	const (

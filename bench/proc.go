@@ -37,7 +37,7 @@ func (h *harness) binary(ctx context.Context) (string, error) {
 }
 
 // daemonConfig is what a measurement sets in a syncd configuration; the
-// rest is the default of SPEC.md.
+// rest is the default of configs/syncd.example.yaml.
 type daemonConfig struct {
 	rpm, rph    int    // 0: the defaults; -1: no client-side limit (loopback only)
 	concurrency int    // 0: the default

@@ -14,7 +14,7 @@ import (
 	"syscall"
 )
 
-// Exit codes of SPEC.md.
+// Exit codes, as the README documents them.
 const (
 	exitOK     = 0
 	exitFailed = 1 // the poll failed or some files failed

@@ -233,7 +233,7 @@ func (m *Main) poll(stop, abort context.Context) (*syncer.Report, error) {
 }
 
 // runOnce is -once, -backfill-from and -dry-run: one run, a report, and
-// the exit code of SPEC.md.
+// the exit code the README documents.
 func (m *Main) runOnce(ctx context.Context) error {
 	// A signal stops new work at once; files in flight get the shutdown
 	// timeout to finish.

@@ -13,7 +13,7 @@ import (
 )
 
 // Config is the whole configuration file. Field tags are the YAML keys of
-// SPEC.md; defaults are applied by Load.
+// configs/syncd.example.yaml; defaults are applied by Load.
 type Config struct {
 	Nexudus  Nexudus  `yaml:"nexudus"`
 	CoreData CoreData `yaml:"coredata"`
@@ -99,7 +99,7 @@ const DefaultPath = "/etc/syncd/syncd.yaml"
 // DefaultTitle is the CoreData title template when coredata.title is unset.
 const DefaultTitle = syncer.DefaultTitle
 
-// Defaults returns a Config holding every default of SPEC.md.
+// Defaults returns a Config holding every default of configs/syncd.example.yaml.
 func Defaults() Config {
 	return Config{
 		Nexudus: Nexudus{

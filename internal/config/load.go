@@ -42,7 +42,7 @@ func (es Errors) Error() string {
 // maxConfigBytes bounds the file read: a config is a page of YAML.
 const maxConfigBytes = 1 << 20
 
-// ResolvePath applies the lookup order of SPEC.md: the flag, then
+// ResolvePath applies the lookup order the README documents: the flag, then
 // $SYNCD_CONFIG, then DefaultPath.
 func ResolvePath(flagValue string) string {
 	if flagValue != "" {

@@ -40,7 +40,7 @@ const (
 )
 
 // TestKill9AtRandomMomentsLeavesExactlyOneFilePerSignedFile is guarantee
-// 1 of SPEC.md at the process level: the real binary, killed with SIGKILL
+// 1 (docs/design.md#guarantee-1) at the process level: the real binary, killed with SIGKILL
 // at random instants while it creates and updates files, then run to
 // completion, leaves exactly one CoreData file per signed Nexudus file,
 // holding the newest signed bytes, and no intent open.

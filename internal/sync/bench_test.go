@@ -19,7 +19,7 @@ import (
 )
 
 // BenchmarkMirrorNewFiles mirrors 200 new files per iteration and reports
-// the request budget of SPEC.md: Nexudus requests per new file (<= 1.05:
+// the request budget of BENCHMARKS.md: Nexudus requests per new file (<= 1.05:
 // one download plus a share of a list page) and CoreData requests per new
 // file (4: blob URL, PUT, create, verify), then the requests of a poll
 // with nothing new (list pages only).

@@ -14,7 +14,7 @@ import (
 // PlanKind is what the decision for one record says to do.
 type PlanKind string
 
-// The plans of SPEC.md for one record.
+// The plans for one record (docs/design.md#one-records-decision).
 const (
 	// PlanSkip: not signed, or its location has no CoreData parent.
 	PlanSkip PlanKind = "skip"

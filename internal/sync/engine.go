@@ -90,7 +90,7 @@ type Store interface {
 	Counts() (mapped, parked, failing, intents int, err error)
 }
 
-// Options configures an Engine. Zero values take the defaults of SPEC.md.
+// Options configures an Engine. Zero values take the defaults of configs/syncd.example.yaml.
 type Options struct {
 	// ParentFor maps a Nexudus location to its CoreData parent; false
 	// means the location is not mirrored (skipped and counted).
@@ -195,7 +195,7 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 	}, nil
 }
 
-// Defaults of SPEC.md for the engine; the configuration takes its
+// Defaults for the engine; the configuration takes its
 // defaults from here.
 const (
 	DefaultConcurrency = 4
