@@ -36,7 +36,9 @@ type Main struct {
 	lock    *state.ProcessLock
 	// backfillWarned: the unfinished-backfill warning was given (once per start).
 	backfillWarned bool
-	spool          string // where downloads are spooled; see prepareSpool
+	// status is what the status page shows; nil outside the daemon.
+	status *syncd.StatusBook
+	spool  string // where downloads are spooled; see prepareSpool
 
 	// OnListen, when set, is told the address the HTTP server bound
 	// (tests listen on port 0).
@@ -221,6 +223,9 @@ func (m *Main) poll(stop, abort context.Context) (*syncer.Report, error) {
 	if !m.BackfillFrom.IsZero() {
 		return eng.Backfill(stop, m.BackfillFrom, m.Config.Sync.BackfillWindow, m.progress())
 	}
+	if m.status != nil {
+		defer m.recordStateStatus(st)
+	}
 	if !m.backfillWarned {
 		// Once per process start: the daemon never finishes a backfill
 		// on its own, so an unfinished one is named where it is seen.
@@ -298,7 +303,7 @@ func (m *Main) serve(health *syncd.Health) (stop func(), err error) {
 		return func() {}, nil
 	}
 	log := m.Logger
-	srv, err := syncd.Listen(m.Config.HTTP.Listen, m.metrics.registry, health)
+	srv, err := syncd.Listen(m.Config.HTTP.Listen, m.metrics.registry, health, m.status)
 	if err != nil {
 		return nil, &ExitError{Code: exitUsage, Err: fmt.Errorf("http.listen: %w", err)}
 	}
@@ -310,7 +315,11 @@ func (m *Main) serve(health *syncd.Health) (stop func(), err error) {
 			log.Error("http server", zap.Error(err))
 		}
 	}()
-	log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", srv.Addr()))
+	if m.status != nil {
+		log.Info("serving the status page, /status.json, /metrics, /healthz, /readyz", zap.String("status_page", "http://"+srv.Addr()+"/"))
+	} else {
+		log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", srv.Addr()))
+	}
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -323,6 +332,7 @@ func (m *Main) serve(health *syncd.Health) (stop func(), err error) {
 func (m *Main) runDaemon(ctx context.Context) error {
 	log := m.Logger
 	health := syncd.NewHealth()
+	m.status = syncd.NewStatusBook(version(), m.now())
 	stopServer, err := m.serve(health)
 	if err != nil {
 		return err
@@ -343,7 +353,9 @@ func (m *Main) runDaemon(ctx context.Context) error {
 		StuckAfter:      m.Config.Sync.StuckAfter,
 		Notify:          syncd.SdNotify,
 		Poll: func(stop, abort context.Context) error {
+			start := m.now()
 			rep, err := m.poll(stop, abort)
+			m.status.RecordPoll(pollStatus(start, m.now(), rep, err, stop.Err() != nil))
 			if rep != nil {
 				health.SetDetail(rep.Summary())
 				fields := []zap.Field{zap.Int("created", rep.Created), zap.Int("updated", rep.Updated),

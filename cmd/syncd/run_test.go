@@ -175,6 +175,25 @@ func TestDaemonServesMetricsAndStopsOnSignal(t *testing.T) {
 	}
 	checkMetricsWithPromtool(t, body)
 
+	// The status page and its JSON show the poll, and no title.
+	resp, err = http.Get(base + "/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	mustContain(t, "/status.json", string(body), `"result": "success"`, `"created": 1`)
+	resp, err = http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	mustContain(t, "status page", string(page), "Last polls", "success")
+	if strings.Contains(string(page), "agreement") || strings.Contains(string(body), "agreement") {
+		t.Fatalf("the status page shows a title or file name:\n%s", page)
+	}
+
 	// A second daemon on the same state fails fast with exit code 3.
 	code, _, errOut := run(t, "run", "-config", e.config)
 	if code != 3 {

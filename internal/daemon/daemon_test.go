@@ -124,7 +124,7 @@ func TestServerEndpoints(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_test_total", Help: "x"})
 	reg.MustRegister(c)
 	h := NewHealth()
-	srv, err := Listen("127.0.0.1:0", reg, h)
+	srv, err := Listen("127.0.0.1:0", reg, h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestServerEndpoints(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Listen(srv.Addr(), reg, h); err == nil {
+	if _, err := Listen(srv.Addr(), reg, h, nil); err == nil {
 		t.Fatal("a taken port must fail at Listen")
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Server serves /metrics, /healthz and /readyz.
+// Server serves /metrics, /healthz, /readyz, and with a StatusBook the
+// status page at / and /status.json.
 type Server struct {
 	srv *http.Server
 	ln  net.Listener
@@ -20,7 +21,7 @@ type Server struct {
 
 // Listen binds addr (so a taken port fails at start, not later) and
 // prepares the handlers.
-func Listen(addr string, gatherer prometheus.Gatherer, h *Health) (*Server, error) {
+func Listen(addr string, gatherer prometheus.Gatherer, h *Health, status *StatusBook) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: listen %s: %w", addr, err)
@@ -29,6 +30,10 @@ func Listen(addr string, gatherer prometheus.Gatherer, h *Health) (*Server, erro
 	mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/healthz", h.ServeLive)
 	mux.HandleFunc("/readyz", h.ServeReady)
+	if status != nil {
+		mux.HandleFunc("/", status.ServeHTML)
+		mux.HandleFunc("/status.json", status.ServeJSON)
+	}
 	return &Server{
 		ln: ln,
 		srv: &http.Server{

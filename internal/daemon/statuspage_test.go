@@ -1,0 +1,131 @@
+package daemon
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// seededBook is a status with a poll of each result, a failing and a
+// parked file whose errors quote personal data, and an unfinished backfill.
+func seededBook() *StatusBook {
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	b := NewStatusBook("v1.2.3", t0)
+	b.RecordPoll(PollStatus{Start: t0, DurationSeconds: 2.5, Result: "success", Created: 3, Unchanged: 40})
+	b.RecordPoll(PollStatus{Start: t0.Add(5 * time.Minute), DurationSeconds: 1, Result: "failure", Failed: 1,
+		Error: `coredata: create file "Ada Lovelace - Membership agreement": HTTP 503`})
+	b.SetFiles([]FileStatus{
+		{NexudusID: 1001, Status: "failed", Attempts: 2, NextAttempt: t0.Add(time.Hour), LastError: `nexudus: download "ada-lovelace-contract.pdf": HTTP 404`},
+		{NexudusID: 1002, Status: "parked", Attempts: 5, LastError: "over max_file_bytes"},
+	}, 2)
+	b.SetBackfill(&BackfillStatus{From: t0.Add(-90 * 24 * time.Hour), Done: t0.Add(-60 * 24 * time.Hour), UpdatedAt: t0})
+	return b
+}
+
+var personal = []string{"Ada Lovelace", "Membership agreement", "ada-lovelace-contract.pdf"}
+
+func TestStatusPageShowsTheStatusWithoutPersonalData(t *testing.T) {
+	b := seededBook()
+	srv, err := Listen("127.0.0.1:0", prometheus.NewRegistry(), NewHealth(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	defer srv.Shutdown(t.Context())
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + srv.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	resp, page := get("/")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET / = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("Content-Security-Policy %q lets the page load from elsewhere", csp)
+	}
+	for _, want := range []string{"v1.2.3", "1001", "1002", "parked", "failure", "syncd run -backfill-from 2026-09-07T09:00", `http-equiv="refresh"`, "status.json"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	for _, bad := range append([]string{"<script", "src=", "@import", "url("}, personal...) {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page holds %q", bad)
+		}
+	}
+	resp, js := get("/status.json")
+	var s Status
+	if err := json.Unmarshal([]byte(js), &s); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /status.json = %d, %v", resp.StatusCode, err)
+	}
+	if len(s.Polls) != 2 || s.Polls[0].Result != "failure" || len(s.Files) != 2 || s.Backfill == nil {
+		t.Fatalf("status.json = %+v", s)
+	}
+	for _, bad := range personal {
+		if strings.Contains(js, bad) {
+			t.Errorf("status.json holds %q", bad)
+		}
+	}
+	if resp, _ := get("/nope"); resp.StatusCode != 404 {
+		t.Errorf("GET /nope = %d, want 404", resp.StatusCode)
+	}
+}
+
+// The page as a person sees it: Debian's chromium, headless, renders it
+// and takes a screenshot (kept under SYNCD_SCREENSHOT_DIR when set).
+func TestStatusPageRendersInChromium(t *testing.T) {
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		if os.Getenv("SYNCD_REQUIRE_TOOLS") == "1" {
+			t.Fatal("chromium not found and SYNCD_REQUIRE_TOOLS=1")
+		}
+		t.Skip("chromium not found: install Debian's chromium to render the status page")
+	}
+	ts := httptest.NewServer(http.HandlerFunc(seededBook().ServeHTML))
+	defer ts.Close()
+	dir := t.TempDir()
+	shot := filepath.Join(dir, "status.png")
+	if d := os.Getenv("SYNCD_SCREENSHOT_DIR"); d != "" {
+		shot = filepath.Join(d, "status.png")
+	}
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + filepath.Join(dir, "profile")}
+	dom, err := exec.CommandContext(t.Context(), bin, append(args, "--dump-dom", ts.URL+"/")...).Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v", err)
+	}
+	for _, want := range []string{"Files failing or parked (2)", "1001", "A backfill from"} {
+		if !strings.Contains(string(dom), want) {
+			t.Errorf("the rendered page lacks %q", want)
+		}
+	}
+	if out, err := exec.CommandContext(t.Context(), bin, append(args, "--window-size=1200,800", "--screenshot="+shot, ts.URL+"/")...).CombinedOutput(); err != nil {
+		t.Fatalf("chromium --screenshot: %v\n%s", err, out)
+	}
+	fi, err := os.Stat(shot)
+	if err != nil || fi.Size() < 10_000 {
+		t.Fatalf("screenshot %s: %v (size %d): an empty page", shot, err, fi.Size())
+	}
+}
