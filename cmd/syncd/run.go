@@ -316,7 +316,7 @@ func (m *Main) serve(health *syncd.Health) (stop func(), err error) {
 		}
 	}()
 	if m.status != nil {
-		log.Info("serving the status page, /status.json, /metrics, /healthz, /readyz", zap.String("status_page", "http://"+srv.Addr()+"/"))
+		log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", srv.Addr()), zap.String("status_page", "http://"+srv.Addr()+"/"))
 	} else {
 		log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", srv.Addr()))
 	}

@@ -84,12 +84,14 @@ func readSchema(tx *bolt.Tx) (int, error) {
 // file at its old version rather than half-migrated.
 func (s *Store) prepare() error {
 	var version int
-	complete := true
+	complete, empty := true, true
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
 		version, err = readSchema(tx)
 		for _, b := range allBuckets {
-			complete = complete && tx.Bucket(b) != nil
+			has := tx.Bucket(b) != nil
+			complete = complete && has
+			empty = empty && !has
 		}
 		return err
 	})
@@ -101,6 +103,12 @@ func (s *Store) prepare() error {
 		return fmt.Errorf("file has schema %d, this syncd knows up to %d: %w", version, current, ErrSchemaTooNew)
 	}
 	if s.readOnly {
+		if empty {
+			// Never initialised: a process killed during the first open
+			// of a new file, before its one setup transaction committed.
+			// It holds nothing, and reads of missing buckets find nothing.
+			return nil
+		}
 		if version < readableFrom {
 			return fmt.Errorf("file has schema %d, this syncd needs %d; open it read-write once to migrate: %w", version, current, ErrSchemaOutdated)
 		}

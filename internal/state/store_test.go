@@ -463,3 +463,24 @@ func TestFailedWritesLeaveDataIntact(t *testing.T) {
 		})
 	}
 }
+
+// A process killed during the first open of a new state file leaves a
+// bbolt file whose one setup transaction never committed: no bucket, no
+// schema key. A read-only open (state ls beside a crashed run) reads it as
+// the empty state it is, not as an old schema to migrate.
+func TestReadOnlyOpenOfANeverInitialisedFileIsEmpty(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: testTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st, err := Open(path, Options{Timeout: testTimeout, ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open of a never initialised file: %v", err)
+	}
+	defer st.Close()
+	if es, err := st.Entries(); err != nil || len(es) != 0 {
+		t.Fatalf("entries %v, %v; want none", es, err)
+	}
+}
