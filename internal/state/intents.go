@@ -9,7 +9,7 @@ import (
 // Intent is written before a CoreData create. Finding one means a run died
 // (or gave up) between the create and PutMapping: before creating again the
 // engine looks the file up in CoreData, by the id the create returned when
-// it got that far (CoreDataID), else by parent, title and tag.
+// it got that far (CoreDataID), else by its nexudus-file-<Id> tag under the parent.
 type Intent struct {
 	NexudusID int64     `json:"nexudus_id"`
 	Parent    string    `json:"parent"`

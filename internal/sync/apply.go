@@ -143,7 +143,7 @@ func (fr *fileRun) create(ctx context.Context) (Outcome, error) {
 			// so the next attempt resumes from this file, not from a
 			// lookup by title. Written only now, it costs a commit only
 			// when verification fails; a crash before this point leaves
-			// the lookup by parent, title and tag to find the file.
+			// the lookup by tag to find the file.
 			in.CoreDataID = id
 			if perr := e.intents.PutIntent(in); perr != nil {
 				log.Warn("keep the created id in the intent", zap.String("coredata_id", id), zap.Error(perr))
