@@ -1,12 +1,9 @@
 package coredatatest
 
 import (
-	"bytes"
 	"encoding/json"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -178,31 +175,5 @@ func TestHTMLErrorPageIsTheRecordedOne(t *testing.T) {
 	}
 	if !strings.Contains(page, "502 Bad Gateway") {
 		t.Fatal("the recorded page no longer names its status as the simulator expects")
-	}
-}
-
-// Every file of testdata/api/coredata is described in the README (which
-// document and section it comes from), and the README names no file that
-// is not there.
-func TestRecordedPayloadsAreDescribed(t *testing.T) {
-	readme, err := syncd.APIPayload("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := fs.ReadDir(syncd.APIPayloads, "coredata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, e := range entries {
-		files = append(files, "coredata/"+e.Name())
-		if !bytes.Contains(readme, []byte("`coredata/"+e.Name()+"`")) {
-			t.Errorf("README.md does not describe coredata/%s", e.Name())
-		}
-	}
-	for _, m := range regexp.MustCompile("`(coredata/[^`]+)`").FindAllStringSubmatch(string(readme), -1) {
-		if !slices.Contains(files, m[1]) {
-			t.Errorf("README.md names %s, which is not in testdata/api", m[1])
-		}
 	}
 }

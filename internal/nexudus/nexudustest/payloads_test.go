@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -298,31 +296,5 @@ func TestHTMLErrorPageIsTheRecordedOne(t *testing.T) {
 	}
 	if !strings.Contains(page, "500 - Internal Server Error") {
 		t.Fatal("the recorded page no longer names its status as the simulator expects")
-	}
-}
-
-// Every file of testdata/api/nexudus is described in the README (which
-// document and section it comes from), and the README names no file that
-// is not there.
-func TestRecordedPayloadsAreDescribed(t *testing.T) {
-	readme, err := syncd.APIPayload("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := fs.ReadDir(syncd.APIPayloads, "nexudus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, e := range entries {
-		files = append(files, "nexudus/"+e.Name())
-		if !bytes.Contains(readme, []byte("`nexudus/"+e.Name()+"`")) {
-			t.Errorf("README.md does not describe nexudus/%s", e.Name())
-		}
-	}
-	for _, m := range regexp.MustCompile("`(nexudus/[^`]+)`").FindAllStringSubmatch(string(readme), -1) {
-		if !slices.Contains(files, m[1]) {
-			t.Errorf("README.md names %s, which is not in testdata/api", m[1])
-		}
 	}
 }
