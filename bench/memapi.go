@@ -162,6 +162,19 @@ func (s *memSink) ListFiles(_ context.Context, parent, title string) ([]coredata
 	return out, nil
 }
 
+func (s *memSink) EachFile(ctx context.Context, parent, title string, fn func(coredata.File) error) error {
+	files, err := s.ListFiles(ctx, parent, title)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *memSink) UpdateMetadata(_ context.Context, id string, m coredata.Metadata) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -62,6 +62,21 @@ type listEnvelope struct {
 // file); the parent is left to the server, because a file in a project
 // may report one of the project's folders as its parent.
 func (c *Client) ListFiles(ctx context.Context, parent, title string) ([]File, error) {
+	var out []File
+	err := c.EachFile(ctx, parent, title, func(f File) error {
+		out = append(out, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachFile is ListFiles one file at a time, page by page: the audit of a
+// parent of 100,000 files keeps what it needs of each, not every File.
+// An error from fn stops the walk and is returned as it is.
+func (c *Client) EachFile(ctx context.Context, parent, title string, fn func(File) error) error {
 	q := url.Values{}
 	if parent != "" {
 		q.Set("parent", parent)
@@ -73,39 +88,46 @@ func (c *Client) ListFiles(ctx context.Context, parent, title string) ([]File, e
 	q.Set("offset", "0")
 	next := c.endpoint("/api/v2/files/", q)
 	seen := map[string]bool{}
-	var out []File
 	for page := 1; ; page++ {
 		op := fmt.Sprintf("list files page %d", page)
 		if page > maxListPages {
-			return nil, fmt.Errorf("coredata: %s: more than %d pages, giving up", op, maxListPages)
+			return fmt.Errorf("coredata: %s: more than %d pages, giving up", op, maxListPages)
 		}
 		if seen[next.String()] {
-			return nil, fmt.Errorf("coredata: %s: the next page link repeats an earlier page", op)
+			return fmt.Errorf("coredata: %s: the next page link repeats an earlier page", op)
 		}
 		seen[next.String()] = true
 		resp, err := c.do(ctx, call{op: op, method: http.MethodGet, url: next, idempotent: true})
 		if err != nil {
-			return nil, c.clean(err)
+			return c.clean(err)
 		}
 		var env listEnvelope
 		if err := decode(resp, &env); err != nil {
-			return nil, c.clean(fmt.Errorf("coredata: %s: %w", op, err))
+			return c.clean(fmt.Errorf("coredata: %s: %w", op, err))
 		}
+		files := make([]File, 0, len(env.Objects))
 		for i, j := range env.Objects {
 			f, err := j.file()
 			if err != nil {
-				return nil, fmt.Errorf("coredata: %s: object %d: %w", op, i, err)
+				return fmt.Errorf("coredata: %s: object %d: %w", op, i, err)
 			}
 			if title != "" && f.Title != title {
 				continue
 			}
-			out = append(out, *f)
+			files = append(files, *f)
+		}
+		// The page is whole before fn sees it: a page that fails to
+		// decode gives fn nothing of it.
+		for _, f := range files {
+			if err := fn(f); err != nil {
+				return err
+			}
 		}
 		if next, err = c.nextPage(next, env); err != nil {
-			return nil, fmt.Errorf("coredata: %s: %w", op, err)
+			return fmt.Errorf("coredata: %s: %w", op, err)
 		}
 		if next == nil {
-			return out, nil
+			return nil
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,6 +42,33 @@ type Entry struct {
 	UpdatedOn   *time.Time `json:"updated_on"`
 	SyncedAt    *time.Time `json:"synced_at"`
 	SnapshotID  string     `json:"snapshot_id"`
+	// Audit is what the daemon's last audit found for a mapped file; null
+	// when no audit has checked it yet (none ran, or it was mapped since).
+	Audit *EntryAudit `json:"audit"`
+}
+
+// EntryAudit is the `audit` field of `syncd state ls -json`.
+type EntryAudit struct {
+	Status     string    `json:"status"` // ok, missing, moved, untagged, drift, duplicate
+	Reason     string    `json:"reason,omitempty"`
+	Repair     string    `json:"repair,omitempty"`
+	CheckedAt  time.Time `json:"checked_at"`
+	CoreDataID string    `json:"coredata_id,omitempty"`
+}
+
+// auditOf is the audit field of a mapped file: its finding, else ok when
+// the last audit was whole and began after the file was mapped.
+func auditOf(m *Mapping, f *AuditFinding, last *AuditSummary) *EntryAudit {
+	if m == nil {
+		return nil
+	}
+	if f != nil {
+		return &EntryAudit{Status: f.Status, Reason: f.Reason, Repair: f.Repair, CheckedAt: f.CheckedAt, CoreDataID: f.CoreDataID}
+	}
+	if last == nil || !last.Complete || m.SyncedAt.After(last.Started) {
+		return nil
+	}
+	return &EntryAudit{Status: "ok", CheckedAt: last.Finished}
 }
 
 // record gathers one id's raw records before they are merged.
@@ -47,10 +76,12 @@ type record struct {
 	mapping *Mapping
 	intent  *Intent
 	failure *Failure
+	audit   *AuditFinding
 }
 
-func (r record) entry(id int64) Entry {
+func (r record) entry(id int64, last *AuditSummary) Entry {
 	e := Entry{NexudusID: id}
+	defer func() { e.Audit = auditOf(r.mapping, r.audit, last) }()
 	if in := r.intent; in != nil {
 		e.Status = StatusIntent
 		e.MD5, e.Size, e.Title, e.Parent, e.Filename = in.MD5, in.Size, in.Title, in.Parent, in.Filename
@@ -113,12 +144,23 @@ func (s *Store) Entry(id int64) (Entry, error) {
 		if !found {
 			return ErrNotFound
 		}
+		if v := get(tx, bucketAudit, key); v != nil {
+			var af AuditFinding
+			if err := json.Unmarshal(v, &af); err != nil {
+				return &CorruptError{Kind: "audit", Key: fmt.Sprint(id), Err: err}
+			}
+			r.audit = &af
+		}
 		return nil
 	})
 	if err != nil {
 		return Entry{}, err
 	}
-	return r.entry(id), nil
+	last, err := s.lastAuditPtr()
+	if err != nil {
+		return Entry{}, err
+	}
+	return r.entry(id, last), nil
 }
 
 // Entries returns the merged view of every file in any bucket, sorted by id.
@@ -171,14 +213,29 @@ func (s *Store) Entries() ([]Entry, error) {
 				return err
 			}
 		}
-		return nil
+		return walk(tx, bucketAudit, func(id int64, v []byte) error {
+			r, ok := recs[id]
+			if !ok || r.mapping == nil {
+				return nil // a finding of a file since forgotten
+			}
+			var af AuditFinding
+			if err := json.Unmarshal(v, &af); err != nil {
+				return &CorruptError{Kind: "audit", Key: fmt.Sprint(id), Err: err}
+			}
+			r.audit = &af
+			return nil
+		})
 	})
+	if err != nil {
+		return nil, err
+	}
+	last, err := s.lastAuditPtr()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Entry, 0, len(recs))
 	for id, r := range recs {
-		out = append(out, r.entry(id))
+		out = append(out, r.entry(id, last))
 	}
 	sortByID(out, func(e Entry) int64 { return e.NexudusID })
 	return out, nil
@@ -199,4 +256,12 @@ func (s *Store) Counts() (mapped, parked, failing, intents int, err error) {
 		return nil
 	})
 	return mapped, parked, failing, intents, err
+}
+
+func (s *Store) lastAuditPtr() (*AuditSummary, error) {
+	sum, ok, err := s.LastAudit()
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &sum, nil
 }

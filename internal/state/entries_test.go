@@ -98,13 +98,13 @@ func TestEntriesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"nexudus_id", "coredata_id", "md5", "status", "attempts", "next_attempt", "last_error",
-		"title", "parent", "filename", "size", "updated_on", "synced_at", "snapshot_id"} {
+		"title", "parent", "filename", "size", "updated_on", "synced_at", "snapshot_id", "audit"} {
 		if _, ok := objs[0][k]; !ok {
 			t.Errorf("JSON field %q missing", k)
 		}
 	}
-	if len(objs[0]) != 14 {
-		t.Errorf("entry has %d JSON fields, want 14: %v", len(objs[0]), objs[0])
+	if len(objs[0]) != 15 {
+		t.Errorf("entry has %d JSON fields, want 15: %v", len(objs[0]), objs[0])
 	}
 
 	mapped, parked, failing, intents, err := s.Counts()

@@ -23,6 +23,11 @@ type Intent struct {
 	// verified and mapped: a verify read that failed must not send the
 	// next attempt to a lookup by title, which a renamed file would miss.
 	CoreDataID string `json:"coredata_id,omitempty"`
+	// Unsent marks an intent that the audit wrote for a file a person
+	// deleted (RecreateIntent): no create was sent for it yet, so the
+	// audit's own listing is a lookup recent enough. A create overwrites
+	// it with an intent that may have been sent.
+	Unsent bool `json:"unsent,omitempty"`
 }
 
 // PutIntent records (or replaces) the create in flight for a file.

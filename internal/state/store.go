@@ -50,9 +50,11 @@ var (
 	bucketFailures = []byte("failures") // Nexudus id -> Failure (backing off)
 	bucketParked   = []byte("parked")   // Nexudus id -> Failure (max attempts reached)
 	bucketOwners   = []byte("owners")   // CoreData id -> Nexudus id
-	bucketMeta     = []byte("meta")     // schema version, cursors
+	bucketMeta     = []byte("meta")     // schema version, cursors, last audit
+	bucketAudit    = []byte("audit")    // Nexudus id -> AuditFinding (last audit's problems)
+	bucketFollowed = []byte("followed") // Nexudus id -> Followed (re-filed by a person)
 
-	allBuckets = [][]byte{bucketFiles, bucketIntents, bucketFailures, bucketParked, bucketOwners, bucketMeta}
+	allBuckets = [][]byte{bucketFiles, bucketIntents, bucketFailures, bucketParked, bucketOwners, bucketMeta, bucketAudit, bucketFollowed}
 )
 
 // Options tune Open. The zero value is what the daemon uses.

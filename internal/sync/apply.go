@@ -341,6 +341,11 @@ func (e *Engine) retitle(ctx context.Context, m *state.Mapping, title string, ta
 	if m.Title == title {
 		return nil
 	}
+	if followed, err := e.audits.IsFollowed(m.NexudusID); err != nil || followed {
+		// A person renamed or re-filed it, and the audit followed: their
+		// title stays (docs/design.md#followed-files).
+		return err
+	}
 	cf, err := e.sink.GetFile(ctx, m.CoreDataID)
 	if err != nil {
 		return fmt.Errorf("update title of %s: read its metadata: %w", m.CoreDataID, err)

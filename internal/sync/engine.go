@@ -36,6 +36,9 @@ type Sink interface {
 	UpdateContent(ctx context.Context, id, blobName, md5hex, snapshotID, filename string) (coredata.ContentVersion, error)
 	GetFile(ctx context.Context, id string) (*coredata.File, error)
 	ListFiles(ctx context.Context, parent, title string) ([]coredata.File, error)
+	// EachFile is ListFiles one file at a time: the audit keeps a few
+	// fields of each file, not every File of the tenant.
+	EachFile(ctx context.Context, parent, title string, fn func(coredata.File) error) error
 	UpdateMetadata(ctx context.Context, id string, m coredata.Metadata) error
 }
 
@@ -81,12 +84,24 @@ type Cursors interface {
 	ClearBackfill() error
 }
 
+// AuditRecords records what the daemon's audit found, and the files it
+// followed to where a person put them.
+type AuditRecords interface {
+	EachMapping(batch int, fn func(state.Mapping) error) error
+	PutAuditResult(sum state.AuditSummary, findings map[int64]state.AuditFinding, checked func(id int64) bool) error
+	Follow(m state.Mapping, f state.Followed) error
+	IsFollowed(id int64) (bool, error)
+	FollowedParents() ([]string, error)
+	RecreateIntent(in state.Intent) error
+}
+
 // Store is every role at once, plus the counts behind the gauges.
 type Store interface {
 	Mappings
 	Intents
 	FailureRecords
 	Cursors
+	AuditRecords
 	Counts() (mapped, parked, failing, intents int, err error)
 }
 
@@ -139,6 +154,7 @@ type Engine struct {
 	intents  Intents
 	fails    failureBook
 	cursors  Cursors
+	audits   AuditRecords
 	counts   func() (mapped, parked, failing, intents int, err error)
 	opt      Options
 	log      *zap.Logger
@@ -189,7 +205,7 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 	ans := &answers{}
 	return &Engine{
 		answers: ans, src: nexudusSide{src, ans}, sink: coreDataSide{sink, ans},
-		mappings: store, intents: store, cursors: store, counts: store.Counts,
+		mappings: store, intents: store, cursors: store, audits: store, counts: store.Counts,
 		fails: failureBook{FailureRecords: store, maxAttempts: opt.MaxAttempts, backoff: opt.Backoff, unavailableBackoff: opt.UnavailableBackoff},
 		opt:   opt, log: opt.Logger, m: opt.Metrics,
 	}, nil

@@ -51,13 +51,33 @@ func (e *Engine) findExisting(ctx context.Context, r *run, id int64, parent stri
 		return nil, nil
 	}
 	// An open intent means a create may have been sent after this run
-	// listed the parent: list it again rather than miss that file.
+	// listed the parent: list it again rather than miss that file. An
+	// intent the audit wrote (Unsent) has had no create yet.
 	if err := r.refusals.refused(parent); err != nil {
 		return nil, fmt.Errorf("%w %s: %w", errParentRefused, parent, err)
 	}
-	cands, err := r.tags.lookup(ctx, e.sink, parent, id, hasIntent)
+	fresh := hasIntent && !in.Unsent
+	cands, err := r.tags.lookup(ctx, e.sink, parent, id, fresh)
 	if err != nil {
 		return nil, e.checkParentRefusal(r, parent, fmt.Errorf("look up nexudus-file-%d: %w", id, err))
+	}
+	// A person may have re-filed a mirrored file outside the configured
+	// parents; the audit followed it there. Those folders are listed
+	// too, so that a forgotten mapping or an older backup does not make
+	// a second file (docs/design.md#followed-files).
+	followed, err := r.followedParents(e.audits)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range followed {
+		if p == parent {
+			continue
+		}
+		more, err := r.tags.lookup(ctx, e.sink, p, id, fresh)
+		if err != nil {
+			return nil, fmt.Errorf("look up nexudus-file-%d in followed folder %s: %w", id, p, err)
+		}
+		cands = appendNewTagged(cands, more)
 	}
 	cf, err := e.pickTagged(ctx, id, cands)
 	if err != nil || cf == nil {
@@ -107,6 +127,20 @@ func (e *Engine) pickTagged(ctx context.Context, id int64, cands []tagged) (*cor
 	return nil, nil
 }
 
+// appendNewTagged appends the files of more that cands lacks.
+func appendNewTagged(cands, more []tagged) []tagged {
+	for _, m := range more {
+		dup := false
+		for _, c := range cands {
+			dup = dup || c.id == m.id
+		}
+		if !dup {
+			cands = append(cands, m)
+		}
+	}
+	return cands
+}
+
 func hasFileTag(tags []string, id int64) bool {
 	for _, t := range tags {
 		if tid, ok := ParseFileTag(t); ok && tid == id {
@@ -123,6 +157,9 @@ func hasFileTag(tags []string, id int64) bool {
 func adoptedMapping(id int64, cf *coredata.File, parent, filename string) state.Mapping {
 	if cf.Filename != "" {
 		filename = cf.Filename
+	}
+	if cf.Parent != "" {
+		parent = cf.Parent // where it is: a person may have re-filed it
 	}
 	return state.Mapping{
 		NexudusID: id, CoreDataID: cf.ID, MD5: cf.Digest, Size: cf.Size,

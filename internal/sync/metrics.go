@@ -39,6 +39,7 @@ type Metrics struct {
 	refusals      *prometheus.CounterVec
 	refused       prometheus.Gauge
 	backfill      prometheus.Gauge
+	audit         *auditMetrics
 }
 
 // refusalReasons are the values of syncd_parent_refusals_total's reason.
@@ -119,6 +120,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.polls.WithLabelValues("success")
 	m.polls.WithLabelValues("failure")
+	m.audit = newAuditMetrics(f)
 	return m
 }
 

@@ -24,6 +24,10 @@ type run struct {
 	tags tagIndex
 	// refusals holds the parents CoreData refused in this run.
 	refusals refusals
+	// followed are the folders of followed files, read once per run.
+	followedOnce gosync.Once
+	followed     []string
+	followedErr  error
 
 	// Owned by the pager (one goroutine at a time): what was handed out.
 	seen      map[int64]bool
@@ -76,4 +80,10 @@ func (e *Engine) checkFuture(r *run, id int64, t time.Time) {
 	}
 	e.log.Warn("record dated in the future: mirrored, but the cursor stays at the poll's start (a tenant writing local time as UTC, or a skewed clock)",
 		zap.Int64("nexudus_id", id), zap.Time("updated_on", t), zap.Time("poll_started", r.start))
+}
+
+// followedParents reads the folders of followed files once per run.
+func (r *run) followedParents(a AuditRecords) ([]string, error) {
+	r.followedOnce.Do(func() { r.followed, r.followedErr = a.FollowedParents() })
+	return r.followed, r.followedErr
 }

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/coworkdocs/syncd/internal/coredata"
@@ -77,6 +78,18 @@ func (s coreDataSide) GetFile(ctx context.Context, id string) (*coredata.File, e
 func (s coreDataSide) ListFiles(ctx context.Context, parent, title string) ([]coredata.File, error) {
 	fs, err := s.Sink.ListFiles(ctx, parent, title)
 	return fs, side(s.a, causeCoreData, err)
+}
+
+func (s coreDataSide) EachFile(ctx context.Context, parent, title string, fn func(coredata.File) error) error {
+	var fnErr error
+	err := s.Sink.EachFile(ctx, parent, title, func(f coredata.File) error {
+		fnErr = fn(f)
+		return fnErr
+	})
+	if err != nil && fnErr != nil && errors.Is(err, fnErr) {
+		return err // the caller's own error, not CoreData's
+	}
+	return side(s.a, causeCoreData, err)
 }
 
 func (s coreDataSide) UpdateMetadata(ctx context.Context, id string, m coredata.Metadata) error {

@@ -57,6 +57,17 @@ func (x *tagIndex) lookup(ctx context.Context, sink Sink, parent string, id int6
 	return pl.byID[id], nil
 }
 
+// preload installs a listing made elsewhere (the audit's) for parent.
+// byID is shared and read-only but for forget, which drops gone files.
+func (x *tagIndex) preload(parent string, byID map[int64][]tagged) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.parents == nil {
+		x.parents = map[string]*parentListing{}
+	}
+	x.parents[parent] = &parentListing{loaded: true, byID: byID}
+}
+
 // forget drops what the index holds for id under parent: a file it named
 // is gone, or the record now has a mapping.
 func (x *tagIndex) forget(parent string, id int64) {

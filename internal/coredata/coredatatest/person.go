@@ -1,5 +1,10 @@
 package coredatatest
 
+import (
+	"crypto/md5"
+	"encoding/hex"
+)
+
 // What a person does to a file in CoreData's own interface: no request,
 // no counter, the modified time moves. Tests use these to break the
 // mirror as people do (rename, re-file, retag) and check what syncd makes
@@ -56,4 +61,19 @@ func (s *Server) edit(id string, fn func(*file)) bool {
 	fn(f)
 	f.modified = s.nowLocked()
 	return true
+}
+
+// UploadVersion puts a person's bytes on top of a file as a new version,
+// as uploading through CoreData's interface does: the file's digest is
+// then theirs, and the signed version stays in the history.
+func (s *Server) UploadVersion(id string, content []byte, mimeType string) bool {
+	sum := md5.Sum(content)
+	v := Version{
+		BlobName: randomHex(16), Digest: hex.EncodeToString(sum[:]), SnapshotID: newUUID(),
+		Size: int64(len(content)), MimeType: mimeType, Content: append([]byte(nil), content...),
+	}
+	return s.edit(id, func(f *file) {
+		v.Created = s.nowLocked()
+		f.versions = append(f.versions, v)
+	})
 }
