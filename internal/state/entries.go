@@ -80,8 +80,7 @@ type record struct {
 }
 
 func (r record) entry(id int64, last *AuditSummary) Entry {
-	e := Entry{NexudusID: id}
-	defer func() { e.Audit = auditOf(r.mapping, r.audit, last) }()
+	e := Entry{NexudusID: id, Audit: auditOf(r.mapping, r.audit, last)}
 	if in := r.intent; in != nil {
 		e.Status = StatusIntent
 		e.MD5, e.Size, e.Title, e.Parent, e.Filename = in.MD5, in.Size, in.Title, in.Parent, in.Filename
