@@ -181,17 +181,8 @@ func (s *Store) RecreateIntent(in Intent) error {
 	in.UpdatedOn, in.StartedAt, in.Unsent = utc(in.UpdatedOn), utc(in.StartedAt), true
 	return s.update("recreate intent", in.NexudusID, func(tx *bolt.Tx) error {
 		key := idKey(in.NexudusID)
-		if v := tx.Bucket(bucketFiles).Get(key); v != nil {
-			if m, err := decodeMapping(in.NexudusID, v); err == nil {
-				if err := releaseOwner(tx.Bucket(bucketOwners), m.CoreDataID, in.NexudusID); err != nil {
-					return err
-				}
-			} else if err := releaseOwnerScan(tx.Bucket(bucketOwners), in.NexudusID); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketFiles).Delete(key); err != nil {
-				return err
-			}
+		if _, err := dropMappingTx(tx, in.NexudusID); err != nil {
+			return err
 		}
 		// The new file is made where syncd makes files, under its title:
 		// the person's choice died with the file they deleted.

@@ -257,29 +257,36 @@ func (s *Store) Mappings() ([]Mapping, error) {
 func (s *Store) Forget(id int64) error {
 	return s.update("forget", id, func(tx *bolt.Tx) error {
 		key := idKey(id)
-		found := false
-		files := tx.Bucket(bucketFiles)
-		if v := files.Get(key); v != nil {
-			found = true
-			// A corrupt mapping must still be forgettable: that is how an
-			// operator clears it. Its owner entry is found by scanning.
-			if m, err := decodeMapping(id, v); err == nil {
-				if err := releaseOwner(tx.Bucket(bucketOwners), m.CoreDataID, id); err != nil {
-					return err
-				}
-			} else if err := releaseOwnerScan(tx.Bucket(bucketOwners), id); err != nil {
-				return err
-			}
-			if err := files.Delete(key); err != nil {
-				return err
-			}
+		found, err := dropMappingTx(tx, id)
+		if err != nil {
+			return err
 		}
-		err := deleteKey(tx, key, bucketIntents, bucketFailures, bucketParked)
+		err = deleteKey(tx, key, bucketIntents, bucketFailures, bucketParked)
 		if found && errors.Is(err, ErrNotFound) {
 			return nil
 		}
 		return err
 	})
+}
+
+// dropMappingTx deletes the mapping of id and releases its CoreData id.
+// A corrupt mapping must still be droppable (that is how an operator
+// clears it): its owner entry is then found by scanning.
+func dropMappingTx(tx *bolt.Tx, id int64) (found bool, err error) {
+	files, key := tx.Bucket(bucketFiles), idKey(id)
+	v := files.Get(key)
+	if v == nil {
+		return false, nil
+	}
+	if m, err := decodeMapping(id, v); err == nil {
+		err = releaseOwner(tx.Bucket(bucketOwners), m.CoreDataID, id)
+		if err != nil {
+			return true, err
+		}
+	} else if err := releaseOwnerScan(tx.Bucket(bucketOwners), id); err != nil {
+		return true, err
+	}
+	return true, files.Delete(key)
 }
 
 // releaseOwnerScan drops every owners entry pointing at id.

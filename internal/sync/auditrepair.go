@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -86,18 +87,7 @@ func (e *Engine) repair(r *run, log *zap.Logger, opt AuditOptions, a *audited, r
 	if v.Has(AuditDuplicate) {
 		said = append(said, "reported; nothing is deleted")
 	}
-	return joinSaid(said)
-}
-
-func joinSaid(said []string) string {
-	out := ""
-	for i, s := range said {
-		if i > 0 {
-			out += "; "
-		}
-		out += s
-	}
-	return out
+	return strings.Join(said, "; ")
 }
 
 // recreate mirrors again the record of a CoreData file a person deleted,
