@@ -49,7 +49,24 @@ func (c *checkConfigCommand) Run(_ context.Context, args []string) error {
 	}
 	fmt.Fprintf(stdout, "  state    %s\n", cfg.State.Path)
 	fmt.Fprintf(stdout, "  schedule %q, lookback %s, concurrency %d\n", cfg.Sync.Schedule, cfg.Sync.Lookback, cfg.Sync.Concurrency)
+	fmt.Fprintf(stdout, "  audit    %s\n", auditText(cfg.Audit))
 	return nil
+}
+
+// auditText says what the daemon's audit will do.
+func auditText(a config.Audit) string {
+	if a.Schedule == "" {
+		return "off (audit.schedule is empty)"
+	}
+	repair := "repairs deletions and removed tags"
+	if !a.Repair {
+		repair = "reports only (audit.repair: false)"
+	}
+	drift := "reports drift"
+	if a.RestoreDrift {
+		drift = "restores drift"
+	}
+	return fmt.Sprintf("%q, %s, %s", a.Schedule, repair, drift)
 }
 
 func locationsText(ids []int64) string {

@@ -19,6 +19,7 @@ type Config struct {
 	CoreData CoreData `yaml:"coredata"`
 	State    State    `yaml:"state"`
 	Sync     Sync     `yaml:"sync"`
+	Audit    Audit    `yaml:"audit"`
 	HTTP     HTTP     `yaml:"http"`
 	Log      Log      `yaml:"log"`
 
@@ -83,6 +84,16 @@ type Sync struct {
 	StuckAfter time.Duration `yaml:"stuck_after"`
 }
 
+// Audit is the daemon's audit of CoreData (docs/design.md#the-audit).
+type Audit struct {
+	// Schedule is a cron spec; "" turns the audit off.
+	Schedule string `yaml:"schedule"`
+	// Repair mirrors again a deleted file and puts a removed tag back.
+	Repair bool `yaml:"repair"`
+	// RestoreDrift uploads the signed bytes again over a person's version.
+	RestoreDrift bool `yaml:"restore_drift"`
+}
+
 type HTTP struct {
 	Listen string `yaml:"listen"`
 }
@@ -129,8 +140,9 @@ func Defaults() Config {
 			ShutdownTimeout: 30 * time.Second,
 			BackfillWindow:  7 * 24 * time.Hour,
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:9464"},
-		Log:  Log{Level: "info", Format: "json"},
+		Audit: Audit{Schedule: "@daily", Repair: true},
+		HTTP:  HTTP{Listen: "127.0.0.1:9464"},
+		Log:   Log{Level: "info", Format: "json"},
 	}
 }
 

@@ -54,6 +54,21 @@ func TestParseValid(t *testing.T) {
 	if got := strings.Join(cfg.CoreData.Tags, ","); got != "nexudus,contracts" {
 		t.Errorf("tags = %s", got)
 	}
+	if cfg.Audit != (Audit{Schedule: "", Repair: false, RestoreDrift: true}) {
+		t.Errorf("audit = %+v", cfg.Audit)
+	}
+}
+
+// The audit is on by default (daily, repairing); an empty schedule turns
+// it off rather than falling back to the default.
+func TestAuditDefaults(t *testing.T) {
+	cfg, err := Parse("x.yaml", []byte(base), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Audit != (Audit{Schedule: "@daily", Repair: true}) {
+		t.Errorf("audit defaults = %+v", cfg.Audit)
+	}
 }
 
 // base is a minimal valid file that each case below breaks in one place.
@@ -121,6 +136,8 @@ func TestParseErrorsNameKeyAndFile(t *testing.T) {
 		{"shutdown timeout", base + "sync:\n  shutdown_timeout: 0s\n", "sync.shutdown_timeout"},
 		{"backfill window", base + "sync:\n  backfill_window: 10s\n", "sync.backfill_window: must be at least 1m"},
 		{"stuck bound too short", base + "sync:\n  stuck_after: 1m\n", "sync.stuck_after: must be 0 (automatic) or at least 10m"},
+		{"audit schedule", base + "audit:\n  schedule: nightly\n", "audit.schedule: \"nightly\" is not a cron spec"},
+		{"audit key", base + "audit:\n  repair_drift: true\n", "unknown key audit.repair_drift"},
 		{"listen", base + "http:\n  listen: 9464\n", "http.listen: must be host:port"},
 		{"log level", base + "log:\n  level: verbose\n", "log.level"},
 		{"log format", base + "log:\n  format: xml\n", "log.format"},
@@ -243,7 +260,7 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Defaults()
-	if cfg.Sync != want.Sync || cfg.HTTP != want.HTTP || cfg.Log != want.Log || cfg.Nexudus.PageSize != want.Nexudus.PageSize ||
+	if cfg.Sync != want.Sync || cfg.Audit != want.Audit || cfg.HTTP != want.HTTP || cfg.Log != want.Log || cfg.Nexudus.PageSize != want.Nexudus.PageSize ||
 		cfg.Nexudus.FilePath != want.Nexudus.FilePath || cfg.CoreData.Title != want.CoreData.Title {
 		t.Fatalf("the example's values drifted from the defaults:\n%+v\n%+v", cfg.Sync, want.Sync)
 	}

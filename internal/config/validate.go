@@ -92,6 +92,12 @@ func (c *Config) Validate() error {
 	v.check(s.StuckAfter == 0 || s.StuckAfter >= 10*60_000_000_000, "sync.stuck_after", "must be 0 (automatic) or at least 10m, not %s", s.StuckAfter)
 	v.check(s.BackfillWindow >= 60_000_000_000, "sync.backfill_window", "must be at least 1m (the range filter has minute resolution), not %s", s.BackfillWindow)
 
+	if a := c.Audit.Schedule; a != "" {
+		if _, err := CronParser.Parse(a); err != nil {
+			v.fail("audit.schedule", fmt.Sprintf("%q is not a cron spec (\"\" turns the audit off): %v", a, err))
+		}
+	}
+
 	if c.HTTP.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 			v.fail("http.listen", fmt.Sprintf("must be host:port (or empty to disable), not %q", c.HTTP.Listen))
