@@ -167,3 +167,57 @@ func TestServerEndpoints(t *testing.T) {
 		t.Fatal("a taken port must fail at Listen")
 	}
 }
+
+// The audit's turn comes while the poll at start runs: it waits for the
+// poll instead of being skipped, then keeps to its own schedule.
+func TestSchedulerAuditsBetweenPolls(t *testing.T) {
+	var running, maxRunning, audits atomic.Int32
+	pollEnded := make(chan time.Time, 1)
+	firstAudit := make(chan time.Time, 1)
+	track := func() func() {
+		n := running.Add(1)
+		if n > maxRunning.Load() {
+			maxRunning.Store(n)
+		}
+		return func() { running.Add(-1) }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := NewHealth()
+	s := &Scheduler{
+		Schedule: "@every 1h", AuditSchedule: "@every 1s", Parser: parser, ShutdownTimeout: 5 * time.Second, Health: h,
+		Poll: func(stop, abort context.Context) error {
+			defer track()()
+			time.Sleep(1500 * time.Millisecond)
+			pollEnded <- time.Now()
+			return nil
+		},
+		Audit: func(stop, abort context.Context) error {
+			defer track()()
+			if audits.Add(1) == 1 {
+				firstAudit <- time.Now()
+			}
+			return nil
+		},
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	ended := <-pollEnded
+	audited := <-firstAudit
+	time.Sleep(2200 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if audited.Before(ended) {
+		t.Fatal("the audit started before the poll ended")
+	}
+	if maxRunning.Load() != 1 {
+		t.Fatalf("%d jobs ran at once", maxRunning.Load())
+	}
+	if n := audits.Load(); n < 2 {
+		t.Fatalf("%d audits in about 4s on @every 1s", n)
+	}
+	if st := h.Status(); !strings.Contains(st, "last audit") || !strings.Contains(st, "last poll") {
+		t.Fatalf("status %q", st)
+	}
+}

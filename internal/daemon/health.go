@@ -50,6 +50,14 @@ type Health struct {
 	lastDur  time.Duration
 	detail   string // the last poll's own summary
 	pending  string // the running poll's summary, set before it ends
+
+	// The audit counts as progress too: while it runs no poll can start,
+	// and it is bounded as a poll is.
+	auditing   bool
+	auditStart time.Time
+	audited    bool
+	auditErr   error
+	lastAudit  time.Time // end of the last audit
 }
 
 // HealthOption configures NewHealth.
@@ -110,6 +118,27 @@ func (h *Health) observe(err error) {
 	h.detail, h.pending = h.pending, ""
 }
 
+// start and end mark a job of the scheduler.
+func (h *Health) start(k jobKind) {
+	if k == jobPoll {
+		h.begin()
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.auditing, h.auditStart = true, h.now()
+}
+
+func (h *Health) end(k jobKind, err error) {
+	if k == jobPoll {
+		h.observe(err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.auditing, h.audited, h.auditErr, h.lastAudit = false, true, err, h.now()
+}
+
 // Observe records a poll's result (for callers that poll without a
 // Scheduler, and for tests).
 func (h *Health) Observe(err error) { h.observe(err) }
@@ -130,16 +159,28 @@ func (h *Health) Check() error {
 		return nil
 	}
 	now := h.now()
-	if h.running {
-		if d := now.Sub(h.pollStart); d > h.stuckAfter {
-			return fmt.Errorf("daemon: stuck: the poll started at %s has run for %s, longer than %s",
-				h.pollStart.UTC().Format(time.RFC3339), d.Round(time.Second), h.stuckAfter)
+	for _, job := range []struct {
+		running bool
+		start   time.Time
+		what    string
+	}{{h.running, h.pollStart, "poll"}, {h.auditing, h.auditStart, "audit"}} {
+		if !job.running {
+			continue
+		}
+		if d := now.Sub(job.start); d > h.stuckAfter {
+			return fmt.Errorf("daemon: stuck: the %s started at %s has run for %s, longer than %s",
+				job.what, job.start.UTC().Format(time.RFC3339), d.Round(time.Second), h.stuckAfter)
 		}
 		return nil
 	}
 	ref, what := h.since, "start"
 	if h.polled {
 		ref, what = h.lastPoll, "the last poll ended"
+	}
+	if h.audited && h.lastAudit.After(ref) {
+		// A poll waiting for an audit has not started, yet the
+		// scheduler moved.
+		ref, what = h.lastAudit, "the last audit ended"
 	}
 	if d := now.Sub(ref); d > h.stuckAfter {
 		return fmt.Errorf("daemon: stuck: no poll has started in the %s since %s (%s), longer than %s",
@@ -161,6 +202,9 @@ func (h *Health) Status() string {
 	if h.running {
 		parts = append(parts, "polling since "+h.pollStart.UTC().Format(time.RFC3339))
 	}
+	if h.auditing {
+		parts = append(parts, "auditing since "+h.auditStart.UTC().Format(time.RFC3339))
+	}
 	switch {
 	case !h.polled && !h.running:
 		parts = append(parts, "waiting for the first poll")
@@ -177,6 +221,13 @@ func (h *Health) Status() string {
 			s += ": " + h.detail
 		}
 		parts = append(parts, s)
+	}
+	if h.audited && !h.auditing {
+		result := "ok"
+		if h.auditErr != nil {
+			result = "failed"
+		}
+		parts = append(parts, fmt.Sprintf("last audit %s %s", h.lastAudit.UTC().Format(time.RFC3339), result))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -79,6 +79,26 @@ func TestHealthCallsALongPollOrALongSilenceStuck(t *testing.T) {
 			h.observe(nil)
 			c.Advance(bound + time.Second)
 		}, "no poll has started in the 1h0m1s since the last poll ended", "last poll", 503},
+		{"an audit running under the bound is progress", func(h *Health, c *clock) {
+			h.begin()
+			h.observe(nil)
+			c.Advance(bound / 2)
+			h.start(jobAudit)
+			c.Advance(bound)
+		}, "", "auditing since 2026-03-01T12:30:00Z", 200},
+		{"an audit running past the bound is stuck", func(h *Health, c *clock) {
+			h.start(jobAudit)
+			c.Advance(bound + time.Minute)
+		}, "the audit started at 2026-03-01T12:00:00Z has run for 1h1m0s", "auditing since", 503},
+		{"the silence counts from the last audit's end", func(h *Health, c *clock) {
+			h.begin()
+			h.observe(nil)
+			c.Advance(bound / 2)
+			h.start(jobAudit)
+			c.Advance(bound / 4)
+			h.end(jobAudit, errors.New("coredata: list: 503"))
+			c.Advance(bound - time.Minute)
+		}, "", "last audit 2026-03-01T12:45:00Z failed", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
