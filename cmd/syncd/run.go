@@ -201,13 +201,8 @@ func (m *Main) openStore() (*state.Store, func(), error) {
 	return st, func() { st.Close() }, nil
 }
 
-// poll opens the state, runs one poll (or backfill) and closes the state.
-func (m *Main) poll(stop, abort context.Context) (*syncer.Report, error) {
-	st, closeStore, err := m.openStore()
-	if err != nil {
-		return nil, err
-	}
-	defer closeStore()
+// engine is the engine of one poll or audit on the open state file.
+func (m *Main) engine(st *state.Store, abort context.Context) (*syncer.Engine, error) {
 	opt, err := engineOptions(m.Config, m.metrics.engine, m.Logger)
 	if err != nil {
 		return nil, &ExitError{Code: exitUsage, Err: err}
@@ -216,7 +211,35 @@ func (m *Main) poll(stop, abort context.Context) (*syncer.Report, error) {
 	opt.AbortContext = abort
 	opt.Now = m.Now
 	opt.TempDir = m.spool
-	eng, err := syncer.New(m.clients.nexudus, m.clients.coredata, st, opt)
+	return syncer.New(m.clients.nexudus, m.clients.coredata, st, opt)
+}
+
+// audit opens the state, runs the daemon's audit and closes the state.
+func (m *Main) audit(stop, abort context.Context) (*syncer.AuditReport, error) {
+	st, closeStore, err := m.openStore()
+	if err != nil {
+		return nil, err
+	}
+	defer closeStore()
+	eng, err := m.engine(st, abort)
+	if err != nil {
+		return nil, err
+	}
+	if m.status != nil {
+		defer m.recordStateStatus(st)
+	}
+	a := m.Config.Audit
+	return eng.Audit(stop, syncer.AuditOptions{Repair: a.Repair, RestoreDrift: a.RestoreDrift})
+}
+
+// poll opens the state, runs one poll (or backfill) and closes the state.
+func (m *Main) poll(stop, abort context.Context) (*syncer.Report, error) {
+	st, closeStore, err := m.openStore()
+	if err != nil {
+		return nil, err
+	}
+	defer closeStore()
+	eng, err := m.engine(st, abort)
 	if err != nil {
 		return nil, err
 	}
@@ -333,6 +356,7 @@ func (m *Main) runDaemon(ctx context.Context) error {
 	log := m.Logger
 	health := syncd.NewHealth()
 	m.status = syncd.NewStatusBook(version(), m.now())
+	m.status.SetAuditSchedule(m.Config.Audit.Schedule)
 	stopServer, err := m.serve(health)
 	if err != nil {
 		return err
@@ -342,7 +366,7 @@ func (m *Main) runDaemon(ctx context.Context) error {
 	stopWatchdog := syncd.StartWatchdog(ctx, health, log)
 	defer stopWatchdog()
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
-	log.Info("syncd started", zap.String("version", version()), zap.String("schedule", m.Config.Sync.Schedule), zap.String("state", m.Config.State.Path))
+	log.Info("syncd started", zap.String("version", version()), zap.String("schedule", m.Config.Sync.Schedule), zap.String("audit_schedule", m.Config.Audit.Schedule), zap.String("state", m.Config.State.Path))
 
 	s := &syncd.Scheduler{
 		Schedule:        m.Config.Sync.Schedule,
@@ -374,6 +398,22 @@ func (m *Main) runDaemon(ctx context.Context) error {
 			}
 			return err
 		},
+	}
+	if m.Config.Audit.Schedule != "" {
+		s.AuditSchedule = m.Config.Audit.Schedule
+		s.Audit = func(stop, abort context.Context) error {
+			rep, err := m.audit(stop, abort)
+			if rep != nil {
+				log.Info("audit done", auditFields(rep)...)
+			}
+			switch {
+			case err != nil && stop.Err() != nil:
+				log.Info("audit stopped for shutdown; the next audit checks everything again", zap.Error(err))
+			case err != nil:
+				log.Error("audit failed; the next audit tries again", zap.Error(err))
+			}
+			return err
+		}
 	}
 	err = s.Run(ctx)
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)

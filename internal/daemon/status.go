@@ -18,6 +18,39 @@ type Status struct {
 	Files       []FileStatus    `json:"files"` // failing or parked, by Nexudus Id
 	FilesTotal  int             `json:"files_total"`
 	Backfill    *BackfillStatus `json:"backfill"` // unfinished backfill, if any
+	// AuditSchedule is audit.schedule; "" when the audit is off.
+	AuditSchedule string       `json:"audit_schedule"`
+	Audit         *AuditStatus `json:"audit"` // the last audit, nil before the first
+}
+
+// AuditStatus is the last audit, as the state file records it.
+type AuditStatus struct {
+	Started         time.Time `json:"started"`
+	Finished        time.Time `json:"finished"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	// Complete: every mapping was checked; else Error says what stopped it.
+	Complete bool           `json:"complete"`
+	Error    string         `json:"error,omitempty"`
+	Counts   []AuditCount   `json:"counts"`            // every status, in SPEC's order
+	Repairs  map[string]int `json:"repairs,omitempty"` // "<action>/<result>"
+	Problems []AuditProblem `json:"problems"`          // by Nexudus Id
+	// ProblemsTotal counts every problem; Problems holds the first few.
+	ProblemsTotal int `json:"problems_total"`
+}
+
+// AuditCount is how many mapped files the last audit found in one status.
+type AuditCount struct {
+	Status string `json:"status"`
+	Files  int    `json:"files"`
+}
+
+// AuditProblem is one mapped file that the last audit did not find ok.
+type AuditProblem struct {
+	NexudusID  int64  `json:"nexudus_id"`
+	CoreDataID string `json:"coredata_id"`
+	Status     string `json:"status"`
+	Reason     string `json:"reason"`
+	Repair     string `json:"repair"`
 }
 
 // PollStatus is one finished poll.
@@ -107,6 +140,34 @@ func (b *StatusBook) SetBackfill(bf *BackfillStatus) {
 	b.s.Backfill = bf
 }
 
+// SetAuditSchedule records audit.schedule ("" when the audit is off).
+func (b *StatusBook) SetAuditSchedule(spec string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.s.AuditSchedule = spec
+}
+
+// SetAudit replaces the last audit (the first few of its problems).
+func (b *StatusBook) SetAudit(a AuditStatus) {
+	a.Error = Impersonal(a.Error)
+	a.Counts = append([]AuditCount(nil), a.Counts...)
+	repairs := make(map[string]int, len(a.Repairs))
+	for k, n := range a.Repairs {
+		repairs[k] = n
+	}
+	a.Repairs = repairs
+	a.ProblemsTotal = max(a.ProblemsTotal, len(a.Problems))
+	problems := make([]AuditProblem, 0, min(len(a.Problems), keptFiles))
+	for _, p := range a.Problems[:cap(problems)] {
+		p.Reason, p.Repair = Impersonal(p.Reason), Impersonal(p.Repair)
+		problems = append(problems, p)
+	}
+	a.Problems = problems
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.s.Audit = &a
+}
+
 // Snapshot copies the status out.
 func (b *StatusBook) Snapshot(now time.Time) Status {
 	b.mu.Lock()
@@ -118,6 +179,11 @@ func (b *StatusBook) Snapshot(now time.Time) Status {
 	if b.s.Backfill != nil {
 		c := *b.s.Backfill
 		s.Backfill = &c
+	}
+	if b.s.Audit != nil {
+		// SetAudit made its slices and map; nothing writes to them after.
+		c := *b.s.Audit
+		s.Audit = &c
 	}
 	return s
 }

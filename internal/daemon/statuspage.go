@@ -49,6 +49,16 @@ th{background:#f0f0f0}.num{text-align:right}.ok{color:#17662b}.bad{color:#a11d1d
 {{if .S.Files}}<table><tr><th>Nexudus Id</th><th>status</th><th class="num">attempts</th><th>next attempt</th><th>last error</th></tr>
 {{range .S.Files}}<tr><td>{{.NexudusID}}</td><td class="{{if eq .Status "parked"}}bad{{end}}">{{.Status}}</td><td class="num">{{.Attempts}}</td><td>{{if eq .Status "parked"}}parked: after a change in Nexudus or <code>syncd state retry {{.NexudusID}}</code>{{else}}{{when .NextAttempt}}{{end}}</td><td>{{.LastError}}</td></tr>
 {{end}}</table>{{if gt .S.FilesTotal (len .S.Files)}}<p class="muted">The first {{len .S.Files}} are shown; <code>syncd state ls</code> lists all.</p>{{end}}{{else}}<p class="ok">None.</p>{{end}}
+<h2>Last audit of CoreData</h2>
+{{with .S.Audit}}<p>{{when .Started}}, took {{secs .DurationSeconds}}: {{if .Complete}}<span class="ok">complete</span>{{else}}<span class="bad">incomplete</span> ({{.Error}}); the next audit checks the rest again{{end}}.
+{{if $.S.AuditSchedule}}Schedule: <code>{{$.S.AuditSchedule}}</code>.{{else}}The daemon's audit is off (<code>audit.schedule</code> is empty).{{end}}</p>
+<table><tr>{{range .Counts}}<th class="num">{{.Status}}</th>{{end}}</tr>
+<tr>{{range .Counts}}<td class="num{{if and (ne .Status "ok") (gt .Files 0)}} bad{{end}}">{{.Files}}</td>{{end}}</tr></table>
+{{if .Repairs}}<p>Repairs: {{range $k, $n := .Repairs}}{{$k}} {{$n}} · {{end}}</p>{{end}}
+{{if .Problems}}<table><tr><th>Nexudus Id</th><th>CoreData id</th><th>status</th><th>reason</th><th>repair</th></tr>
+{{range .Problems}}<tr><td>{{.NexudusID}}</td><td>{{.CoreDataID}}</td><td class="bad">{{.Status}}</td><td>{{.Reason}}</td><td>{{.Repair}}</td></tr>
+{{end}}</table>{{if gt .ProblemsTotal (len .Problems)}}<p class="muted">The first {{len .Problems}} of {{.ProblemsTotal}} are shown; <code>syncd state ls -json</code> lists all.</p>{{end}}{{else}}<p class="ok">No problem found.</p>{{end}}
+{{else}}<p class="muted">{{if .S.AuditSchedule}}No audit has run yet (schedule <code>{{.S.AuditSchedule}}</code>).{{else}}The daemon's audit is off (<code>audit.schedule</code> is empty); <code>syncd verify</code> audits on request.{{end}}</p>{{end}}
 <p class="muted">No titles, names or file names are shown here: this port has no authentication. Quoted values in errors are blanked.</p>
 </body></html>
 `))

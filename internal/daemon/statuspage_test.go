@@ -28,6 +28,14 @@ func seededBook() *StatusBook {
 		{NexudusID: 1002, Status: "parked", Attempts: 5, LastError: "over max_file_bytes"},
 	}, 2)
 	b.SetBackfill(&BackfillStatus{From: t0.Add(-90 * 24 * time.Hour), Done: t0.Add(-60 * 24 * time.Hour), UpdatedAt: t0})
+	b.SetAuditSchedule("@daily")
+	b.SetAudit(AuditStatus{Started: t0.Add(-time.Hour), Finished: t0.Add(-time.Hour + 3*time.Second), DurationSeconds: 3, Complete: true,
+		Counts:  []AuditCount{{"ok", 97}, {"missing", 1}, {"moved", 1}, {"untagged", 0}, {"drift", 1}, {"duplicate", 0}},
+		Repairs: map[string]int{"recreated/success": 1, "followed/success": 1},
+		Problems: []AuditProblem{
+			{NexudusID: 2001, CoreDataID: "0b0f6c8e-0000-4000-8000-000000002001", Status: "missing", Reason: "no longer exists", Repair: "mirrored again as 0b0f6c8e-0000-4000-8000-00000000f001"},
+			{NexudusID: 2002, CoreDataID: "0b0f6c8e-0000-4000-8000-000000002002", Status: "drift", Reason: `renamed from "Ada Lovelace - Membership agreement"`, Repair: "reported"},
+		}})
 	return b
 }
 
@@ -58,7 +66,8 @@ func TestStatusPageShowsTheStatusWithoutPersonalData(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("Content-Security-Policy %q lets the page load from elsewhere", csp)
 	}
-	for _, want := range []string{"v1.2.3", "1001", "1002", "parked", "failure", "syncd run -backfill-from 2026-09-07T09:00", `http-equiv="refresh"`, "status.json"} {
+	for _, want := range []string{"v1.2.3", "1001", "1002", "parked", "failure", "syncd run -backfill-from 2026-09-07T09:00", `http-equiv="refresh"`, "status.json",
+		"Last audit of CoreData", "<th class=\"num\">missing</th>", "<td class=\"num\">97</td>", "2001", "0b0f6c8e-0000-4000-8000-000000002002", "mirrored again as", "recreated/success 1"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
 		}
@@ -73,7 +82,8 @@ func TestStatusPageShowsTheStatusWithoutPersonalData(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &s); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /status.json = %d, %v", resp.StatusCode, err)
 	}
-	if len(s.Polls) != 2 || s.Polls[0].Result != "failure" || len(s.Files) != 2 || s.Backfill == nil {
+	if len(s.Polls) != 2 || s.Polls[0].Result != "failure" || len(s.Files) != 2 || s.Backfill == nil ||
+		s.Audit == nil || len(s.Audit.Problems) != 2 || s.Audit.Counts[0] != (AuditCount{"ok", 97}) || s.AuditSchedule != "@daily" {
 		t.Fatalf("status.json = %+v", s)
 	}
 	for _, bad := range personal {
@@ -116,7 +126,7 @@ func TestStatusPageRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium --dump-dom: %v", err)
 	}
-	for _, want := range []string{"Files failing or parked (2)", "1001", "A backfill from"} {
+	for _, want := range []string{"Files failing or parked (2)", "1001", "A backfill from", "Last audit of CoreData", "2001", "97"} {
 		if !strings.Contains(string(dom), want) {
 			t.Errorf("the rendered page lacks %q", want)
 		}
