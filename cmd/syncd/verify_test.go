@@ -76,7 +76,7 @@ func TestVerifyExitCodesAndOutput(t *testing.T) {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}
 		wantCounts(t, out, map[string]string{"ok": "1", "missing": "1"})
-		mustContain(t, "stdout", out, "NEXUDUS_ID", itoa(a)+"  ", "no CoreData file under the configured parents is tagged nexudus-file-"+itoa(a), deleted)
+		mustContain(t, "stdout", out, "NEXUDUS_ID", itoa(a)+"  ", "no CoreData file is tagged nexudus-file-"+itoa(a), deleted, "no longer exists (a read by id answered 404)")
 		mustContain(t, "stderr", errOut, "verify: 1 file(s) not ok")
 	})
 
@@ -134,8 +134,10 @@ func TestVerifyExitCodesAndOutput(t *testing.T) {
 		if n := e.coreDataWrites(); n != 0 {
 			t.Errorf("%d CoreData write requests", n)
 		}
-		if n := e.cd.Count(coredatatest.RouteGet); n != 0 {
-			t.Errorf("%d CoreData reads of single files", n)
+		// Only the deleted file, not under any parent, is read by id:
+		// once in each of the three runs since the deletion.
+		if n := e.cd.Count(coredatatest.RouteGet); n != 3 {
+			t.Errorf("%d CoreData reads of single files, want 3 (the deleted one, once a run)", n)
 		}
 	})
 

@@ -19,6 +19,10 @@ type Input struct {
 	// Tagged are the CoreData files under the configured parents tagged
 	// nexudus-file-<Id>, oldest first.
 	Tagged []coredata.File
+	// Mapped is the CoreData file the mapping names when it is not among
+	// Tagged: listed without the tag, or read by id (a person re-filed it
+	// elsewhere). nil and not among Tagged: a read by id answered 404.
+	Mapped *coredata.File
 	// DeepMD5 is the md5 of the downloaded Nexudus bytes; "" when not
 	// downloaded (no -deep, or nothing to compare with).
 	DeepMD5 string
@@ -35,11 +39,16 @@ type Verdict struct {
 
 // Classify decides the status of one file. It is pure: no I/O, no clock.
 //
-// The rules, first match wins:
+// A mapped file is judged by the daemon's audit's own rules
+// (syncer.JudgeMapped), told in verify's words, then Nexudus' side is
+// added (stale), which the audit does not look at:
 //
-//   - no tagged file: missing;
-//   - more than one: duplicate;
-//   - a mapping naming another CoreData file than the tagged one: drift;
+//   - the mapped file gone and nothing else tagged: missing;
+//   - gone, and one other file tagged: drift (the next poll adopts it);
+//   - two or more files for it: duplicate;
+//   - the mapped file without its tag: missing (lookups and `state
+//     rebuild` cannot find it; the audit puts the tag back);
+//   - re-filed or renamed: judged where it is now, as the audit follows it;
 //   - with a downloaded md5: equal to CoreData's digest, ok; else CoreData
 //     still holding what syncd recorded means Nexudus moved on (stale),
 //     anything else means CoreData changed (drift);
@@ -52,47 +61,77 @@ type Verdict struct {
 // mapping without a Nexudus time (written by `state rebuild`) proves no
 // freshness: ok, and the reason says that -deep compares the bytes.
 func Classify(in Input) Verdict {
-	id := in.Record.ID
+	if in.Mapping == nil {
+		return classifyUnmapped(in)
+	}
+	return classifyMapped(in)
+}
+
+func classifyUnmapped(in Input) Verdict {
 	switch len(in.Tagged) {
 	case 0:
-		r := fmt.Sprintf("no CoreData file under the configured parents is tagged %s", syncer.FileTag(id))
-		if in.Mapping != nil {
-			r += fmt.Sprintf("; the state file maps it to %s, which is gone or lost its tag", in.Mapping.CoreDataID)
-		}
-		return Verdict{Status: StatusMissing, Reason: r}
+		return Verdict{Status: StatusMissing, Reason: fmt.Sprintf("no CoreData file under the configured parents is tagged %s", syncer.FileTag(in.Record.ID))}
 	case 1:
 	default:
-		ids := make([]string, len(in.Tagged))
-		for i, f := range in.Tagged {
-			ids[i] = f.ID
-		}
-		r := fmt.Sprintf("%d CoreData files are tagged %s: %s", len(ids), syncer.FileTag(id), strings.Join(ids, ", "))
-		if in.Mapping != nil {
-			r += "; the state file maps " + in.Mapping.CoreDataID
-		}
-		return Verdict{Status: StatusDuplicate, Reason: r}
+		return Verdict{Status: StatusDuplicate, Reason: taggedReason(in)}
 	}
 	c := in.Tagged[0]
 	v := Verdict{CoreDataID: c.ID}
 	cdMD5, deep := lower(c.Digest), lower(in.DeepMD5)
-	m := in.Mapping
-	if m == nil {
-		const why = "not in the state file; found by tag"
-		switch {
-		case deep == "":
-			v.Status, v.Reason = StatusOK, why+" (-deep compares its bytes with Nexudus)"
-		case deep == cdMD5:
-			v.Status, v.Reason = StatusOK, why+"; it holds the Nexudus bytes"
-		default:
-			v.Status, v.Reason = StatusStale, fmt.Sprintf("%s; Nexudus holds other bytes (md5 %s) than it (%s)", why, deep, orNone(cdMD5))
+	const why = "not in the state file; found by tag"
+	switch {
+	case deep == "":
+		v.Status, v.Reason = StatusOK, why+" (-deep compares its bytes with Nexudus)"
+	case deep == cdMD5:
+		v.Status, v.Reason = StatusOK, why+"; it holds the Nexudus bytes"
+	default:
+		v.Status, v.Reason = StatusStale, fmt.Sprintf("%s; Nexudus holds other bytes (md5 %s) than it (%s)", why, deep, orNone(cdMD5))
+	}
+	return v
+}
+
+func classifyMapped(in Input) Verdict {
+	m := *in.Mapping
+	mapped := mappedFile(in)
+	var held *syncer.Held
+	if mapped != nil {
+		held = &syncer.Held{ID: mapped.ID, Parent: mapped.Parent, Title: mapped.Title, Digest: mapped.Digest, Tagged: hasFileTag(*mapped, in.Record.ID)}
+	}
+	var others []string
+	for _, f := range in.Tagged {
+		if f.ID != m.CoreDataID {
+			others = append(others, f.ID)
 		}
-		return v
 	}
-	if m.CoreDataID != c.ID {
-		v.Status, v.Reason = StatusDrift, fmt.Sprintf("the state file maps it to %s, but the CoreData file tagged for it is %s", m.CoreDataID, c.ID)
-		return v
+	audit := syncer.JudgeMapped(m, held, others)
+	switch {
+	case held == nil && len(others) == 1:
+		return Verdict{Status: StatusDrift, CoreDataID: others[0], Reason: fmt.Sprintf(
+			"the state file maps it to %s, but the CoreData file tagged for it is %s; %s no longer exists (the next poll adopts %s)",
+			m.CoreDataID, others[0], m.CoreDataID, others[0])}
+	case audit.Has(syncer.AuditDuplicate) && len(in.Tagged) > 1:
+		return Verdict{Status: StatusDuplicate, Reason: taggedReason(in) + "; the state file maps " + m.CoreDataID}
+	case audit.Has(syncer.AuditDuplicate):
+		return Verdict{Status: StatusDuplicate, Reason: audit.Reason()}
+	case held == nil:
+		return Verdict{Status: StatusMissing, Reason: fmt.Sprintf("no CoreData file is tagged %s: %s; the daemon's audit mirrors it again",
+			syncer.FileTag(in.Record.ID), findingReason(audit, syncer.AuditMissing))}
+	case audit.Has(syncer.AuditUntagged):
+		return Verdict{Status: StatusMissing, CoreDataID: held.ID, Reason: findingReason(audit, syncer.AuditUntagged) +
+			"; a lookup or `state rebuild` cannot find it (the daemon's audit puts the tag back)"}
 	}
-	recorded := lower(m.MD5)
+	v := judgeBytes(in, m, held, audit)
+	if audit.Has(syncer.AuditMoved) {
+		v.Reason = joinReason(findingReason(audit, syncer.AuditMoved)+"; the daemon's audit follows it there", v.Reason)
+	}
+	return v
+}
+
+// judgeBytes judges a mapped file that exists, tagged and alone, by its
+// bytes and Nexudus' time.
+func judgeBytes(in Input, m state.Mapping, held *syncer.Held, audit syncer.AuditVerdict) Verdict {
+	v := Verdict{CoreDataID: held.ID}
+	cdMD5, deep, recorded := lower(held.Digest), lower(in.DeepMD5), lower(m.MD5)
 	if deep != "" {
 		// The bytes against what CoreData holds: a poll's own rule.
 		sameBytes := syncer.PlanForBytes(state.Mapping{MD5: cdMD5}, deep, "", false) != syncer.PlanUpdate
@@ -111,10 +150,10 @@ func Classify(in Input) Verdict {
 	}
 	// A poll downloads the record again exactly when its mapping is not
 	// current (syncer.MappingCurrent): then only -deep can say more.
-	current := syncer.MappingCurrent(*m, in.Record)
+	current := syncer.MappingCurrent(m, in.Record)
 	newer := !m.UpdatedOn.IsZero() && in.Record.UpdatedOn.After(m.UpdatedOn)
 	switch {
-	case cdMD5 != recorded:
+	case audit.Has(syncer.AuditDrift) || (recorded == "" && cdMD5 != ""):
 		v.Status, v.Reason = StatusDrift, fmt.Sprintf("CoreData's digest %s is not the one syncd recorded (%s)", orNone(cdMD5), orNone(recorded))
 		if newer {
 			v.Reason += "; Nexudus was also updated since"
@@ -131,6 +170,46 @@ func Classify(in Input) Verdict {
 			fmtTime(in.Record.UpdatedOn.Time), fmtTime(m.UpdatedOn))
 	}
 	return v
+}
+
+// mappedFile is the CoreData file the mapping names: among the tagged
+// ones, or as verify found it otherwise; nil: gone.
+func mappedFile(in Input) *coredata.File {
+	for i := range in.Tagged {
+		if in.Tagged[i].ID == in.Mapping.CoreDataID {
+			return &in.Tagged[i]
+		}
+	}
+	if in.Mapped != nil && in.Mapped.ID == in.Mapping.CoreDataID {
+		return in.Mapped
+	}
+	return nil
+}
+
+func hasFileTag(f coredata.File, id int64) bool {
+	for _, t := range fileTags(f) {
+		if t == id {
+			return true
+		}
+	}
+	return false
+}
+
+func findingReason(v syncer.AuditVerdict, s syncer.AuditStatus) string {
+	for _, f := range v.Findings {
+		if f.Status == s {
+			return f.Reason
+		}
+	}
+	return ""
+}
+
+func taggedReason(in Input) string {
+	ids := make([]string, len(in.Tagged))
+	for i, f := range in.Tagged {
+		ids[i] = f.ID
+	}
+	return fmt.Sprintf("%d CoreData files are tagged %s: %s", len(ids), syncer.FileTag(in.Record.ID), strings.Join(ids, ", "))
 }
 
 // orphanRow is the row of a tagged CoreData file whose Nexudus file was
@@ -159,6 +238,9 @@ func row(in Input, v Verdict) Row {
 		if f.ID == v.CoreDataID {
 			r.CoreDataMD5, r.Title, r.Parent = lower(f.Digest), f.Title, f.Parent
 		}
+	}
+	if f := in.Mapped; f != nil && f.ID == v.CoreDataID {
+		r.CoreDataMD5, r.Title, r.Parent = lower(f.Digest), f.Title, f.Parent
 	}
 	if m := in.Mapping; m != nil {
 		r.RecordedMD5, r.RecordedCoreDataID, r.RecordedUpdatedOn = m.MD5, m.CoreDataID, timePtr(m.UpdatedOn)

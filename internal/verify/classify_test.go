@@ -29,7 +29,7 @@ func TestClassify(t *testing.T) {
 		reason string // a part of the reason; "" for none
 	}{
 		{"nothing tagged: missing", Input{Record: rec(t0)}, StatusMissing, "", "tagged nexudus-file-7"},
-		{"mapped file gone: missing, naming it", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0)}, StatusMissing, "", "maps it to a"},
+		{"mapped file gone: missing, naming it", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0)}, StatusMissing, "", "file a, which the state file maps, no longer exists"},
 		{"two tagged: duplicate", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Tagged: []coredata.File{cd("a", "m1"), cd("b", "m1")}}, StatusDuplicate, "", "2 CoreData files are tagged nexudus-file-7: a, b"},
 		{"all as recorded: ok", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Tagged: []coredata.File{cd("a", "m1")}}, StatusOK, "a", ""},
 		{"digest case does not matter", Input{Record: rec(t0), Mapping: mapping("a", "ABC", t0), Tagged: []coredata.File{cd("a", "abc")}}, StatusOK, "a", ""},
@@ -48,6 +48,10 @@ func TestClassify(t *testing.T) {
 		{"-deep new bytes, CoreData as recorded: stale", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Tagged: []coredata.File{cd("a", "m1")}, DeepMD5: "m2"}, StatusStale, "a", "newer bytes (md5 m2)"},
 		{"-deep, CoreData changed: drift", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Tagged: []coredata.File{cd("a", "m3")}, DeepMD5: "m1"}, StatusDrift, "a", "neither the one syncd recorded (m1) nor the Nexudus bytes' (m1)"},
 		{"-deep, CoreData holds Nexudus bytes the state file does not know: ok", Input{Record: rec(t0), Mapping: mapping("a", "m0", t0), Tagged: []coredata.File{cd("a", "m1")}, DeepMD5: "m1"}, StatusOK, "a", "records md5 m0"},
+		{"re-filed elsewhere, still tagged: ok, followed", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Mapped: &coredata.File{ID: "a", Parent: "elsewhere", Digest: "m1", Tags: []string{"nexudus-file-7"}}}, StatusOK, "a", "re-filed from none to elsewhere; the daemon's audit follows it"},
+		{"renamed and a person's version: drift, says both", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Tagged: []coredata.File{{ID: "a", Title: "theirs", Digest: "m2", Tags: []string{"nexudus-file-7"}}}}, StatusDrift, "a", "renamed; the daemon's audit follows it there; CoreData's digest m2"},
+		{"tag removed: missing, names the file", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Mapped: &coredata.File{ID: "a", Digest: "m1", Tags: []string{"nexudus"}}}, StatusMissing, "a", "lost its tag nexudus-file-7; a lookup or `state rebuild` cannot find it"},
+		{"tag removed and another tagged: duplicate", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Mapped: &coredata.File{ID: "a", Digest: "m1"}, Tagged: []coredata.File{cd("b", "m1")}}, StatusDuplicate, "", "CoreData files b are tagged nexudus-file-7"},
 		{"-deep does not hide a mapping to another file", Input{Record: rec(t0), Mapping: mapping("a", "m1", t0), Tagged: []coredata.File{cd("b", "m1")}, DeepMD5: "m1"}, StatusDrift, "b", "maps it to a"},
 	}
 	for _, tt := range tests {

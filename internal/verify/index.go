@@ -13,6 +13,9 @@ import (
 // a nexudus-file-<Id> tag, by that Id. Untagged files are not kept.
 type index struct {
 	tagged map[int64][]coredata.File
+	// untagged are the mapped files listed without any such tag (a person
+	// removed it), by CoreData id.
+	untagged map[string]coredata.File
 	// listed counts every file seen under the parents, tagged or not.
 	listed  int
 	parents int
@@ -20,8 +23,8 @@ type index struct {
 
 // listCoreData lists each parent once, by pages (ListFiles follows them),
 // never one request per file.
-func listCoreData(ctx context.Context, l Lister, parents []string, progress func(parent string, files int)) (*index, error) {
-	ix := &index{tagged: map[int64][]coredata.File{}}
+func listCoreData(ctx context.Context, l Lister, parents []string, mapped map[string]bool, progress func(parent string, files int)) (*index, error) {
+	ix := &index{tagged: map[int64][]coredata.File{}, untagged: map[string]coredata.File{}}
 	seenParent := map[string]bool{}
 	seenFile := map[string]bool{}
 	for _, p := range parents {
@@ -40,8 +43,12 @@ func listCoreData(ctx context.Context, l Lister, parents []string, progress func
 			}
 			seenFile[f.ID] = true
 			ix.listed++
-			for _, id := range fileTags(f) {
+			ids := fileTags(f)
+			for _, id := range ids {
 				ix.tagged[id] = append(ix.tagged[id], f)
+			}
+			if len(ids) == 0 && mapped[f.ID] {
+				ix.untagged[f.ID] = f
 			}
 		}
 		if progress != nil {

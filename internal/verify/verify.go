@@ -21,9 +21,12 @@ type Source interface {
 	Download(ctx context.Context, f nexudus.File) (*nexudus.Download, error)
 }
 
-// Lister is the CoreData side: every file under a parent, by pages.
+// Lister is the CoreData side: every file under a parent, by pages, and
+// a mapped file that is not under them read by id (a person re-filed it,
+// or deleted it: coredata.ErrNotFound).
 type Lister interface {
 	ListFiles(ctx context.Context, parent, title string) ([]coredata.File, error)
+	GetFile(ctx context.Context, id string) (*coredata.File, error)
 }
 
 // MappingReader reads what syncd recorded. Run calls it before and after
@@ -58,9 +61,10 @@ type Options struct {
 	Progress func(done, total int)
 }
 
-// maxDownloadFailuresInARow stops a -deep run when Nexudus keeps failing
-// downloads: each file would otherwise wait out the client's retries.
-const maxDownloadFailuresInARow = 5
+// maxFailuresInARow stops a run when Nexudus keeps failing downloads (or
+// CoreData reads by id): each file would otherwise wait out the client's
+// retries.
+const maxFailuresInARow = 5
 
 // Report is what Run found.
 type Report struct {
@@ -117,7 +121,7 @@ type verifier struct {
 	badNoID []Row // unreadable records whose Id could not be read either
 	rep     *Report
 	done    int
-	dlFail  int
+	failed  int // downloads or reads by id failed in a row
 }
 
 // Run audits every signed Nexudus file (since opt.From) against CoreData
@@ -144,7 +148,7 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 	if v.before, err = v.mappings(ctx); err != nil {
 		return nil, err
 	}
-	v.ix, err = listCoreData(ctx, cd, opt.Parents, func(parent string, files int) {
+	v.ix, err = listCoreData(ctx, cd, opt.Parents, v.mappedIDs(), func(parent string, files int) {
 		v.log.Info("verify: listed CoreData parent", zap.String("parent", parent), zap.Int("files", files))
 	})
 	if err != nil {
@@ -203,22 +207,16 @@ func (v *verifier) file(ctx context.Context, f nexudus.File) error {
 	in := Input{Record: f, Tagged: v.ix.tagged[f.ID]}
 	if m, ok := v.before[f.ID]; ok {
 		in.Mapping = &m
-	}
-	if v.opt.Deep && len(in.Tagged) == 1 {
-		sum, err := deepMD5(ctx, v.src, f, v.opt.MaxFileBytes, in.Tagged[0].Digest)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			v.dlFail++
-			r := row(in, Verdict{Status: StatusUnverified, Reason: "download: " + err.Error(), CoreDataID: in.Tagged[0].ID})
-			v.rows[f.ID] = r
-			if v.dlFail >= maxDownloadFailuresInARow {
-				return fmt.Errorf("%d downloads in a row failed, the last of file %d: %w", v.dlFail, f.ID, err)
-			}
-			return nil
+		if err := v.findMapped(ctx, &in); err != nil {
+			return v.unverified(ctx, in, "read CoreData file "+m.CoreDataID, m.CoreDataID, err)
 		}
-		v.dlFail = 0
+	}
+	if target := compared(in); v.opt.Deep && target != nil {
+		sum, err := deepMD5(ctx, v.src, f, v.opt.MaxFileBytes, target.Digest)
+		if err != nil {
+			return v.unverified(ctx, in, "download", target.ID, err)
+		}
+		v.failed = 0
 		in.DeepMD5 = sum
 	}
 	verdict := Classify(in)
@@ -228,6 +226,70 @@ func (v *verifier) file(ctx context.Context, f nexudus.File) error {
 		v.inputs[f.ID] = in
 	}
 	return nil
+}
+
+// unverified makes the row of a file that could not be checked; too many
+// in a row stop the run, as the world is failing, not the files.
+func (v *verifier) unverified(ctx context.Context, in Input, what, coreDataID string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	v.failed++
+	v.rows[in.Record.ID] = row(in, Verdict{Status: StatusUnverified, Reason: what + ": " + err.Error(), CoreDataID: coreDataID})
+	delete(v.inputs, in.Record.ID)
+	if v.failed >= maxFailuresInARow {
+		return fmt.Errorf("%d checks in a row failed, the last of file %d (%s): %w", v.failed, in.Record.ID, what, err)
+	}
+	return nil
+}
+
+// findMapped sets in.Mapped when the mapped file is not among the tagged
+// ones: listed under a configured parent without its tag, or else read by
+// id (re-filed outside them, or deleted). Only such files cost a request.
+func (v *verifier) findMapped(ctx context.Context, in *Input) error {
+	in.Mapped = nil
+	id := in.Mapping.CoreDataID
+	for _, f := range in.Tagged {
+		if f.ID == id {
+			return nil
+		}
+	}
+	if f, ok := v.ix.untagged[id]; ok {
+		in.Mapped = &f
+		return nil
+	}
+	f, err := v.cd.GetFile(ctx, id)
+	switch {
+	case errors.Is(err, coredata.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	v.failed = 0
+	in.Mapped = f
+	return nil
+}
+
+// compared is the CoreData file a -deep download is compared with.
+func compared(in Input) *coredata.File {
+	if in.Mapping != nil {
+		if f := mappedFile(in); f != nil {
+			return f
+		}
+	}
+	if len(in.Tagged) == 1 {
+		return &in.Tagged[0]
+	}
+	return nil
+}
+
+// mappedIDs are the CoreData ids the state file maps.
+func (v *verifier) mappedIDs() map[string]bool {
+	ids := make(map[string]bool, len(v.before))
+	for _, m := range v.before {
+		ids[m.CoreDataID] = true
+	}
+	return ids
 }
 
 // drop forgets an earlier row of a record seen again.
@@ -267,6 +329,9 @@ func (v *verifier) secondLook(ctx context.Context) error {
 		in.Mapping = nil
 		if ok {
 			in.Mapping = &m
+			if err := v.findMapped(ctx, &in); err != nil {
+				continue // the first look's row stands
+			}
 		}
 		if verdict := Classify(in); !verdict.Status.Problem() {
 			verdict.Reason = joinReason("syncd mirrored it while verify ran", verdict.Reason)

@@ -83,22 +83,42 @@ func (w *world) addSigned(business int64, name string) int64 {
 	})
 }
 
-// poll mirrors with the real engine, then closes the state file, as the
-// daemon does between polls.
-func (w *world) poll() {
+// engine is the real engine on the state file; the caller closes it.
+func (w *world) engine() (*syncer.Engine, *state.Store) {
 	w.t.Helper()
 	st, err := state.Open(w.path, state.Options{NoSync: true})
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	defer st.Close()
 	eng, err := syncer.New(w.src, w.sink, st, syncer.Options{
 		ParentFor: parentFor, Parents: []string{parentA, parentB}, Concurrency: 2,
 		Lookback: 24 * time.Hour, Logger: zaptest.NewLogger(w.t),
 	})
 	if err != nil {
+		st.Close()
 		w.t.Fatal(err)
 	}
+	return eng, st
+}
+
+// audit runs the daemon's audit, reporting only.
+func (w *world) audit() *syncer.AuditReport {
+	w.t.Helper()
+	eng, st := w.engine()
+	defer st.Close()
+	rep, err := eng.Audit(context.Background(), syncer.AuditOptions{})
+	if err != nil {
+		w.t.Fatalf("audit: %v", err)
+	}
+	return rep
+}
+
+// poll mirrors with the real engine, then closes the state file, as the
+// daemon does between polls.
+func (w *world) poll() {
+	w.t.Helper()
+	eng, st := w.engine()
+	defer st.Close()
 	if rep, err := eng.Poll(context.Background()); err != nil || len(rep.Failed) > 0 {
 		w.t.Fatalf("poll: %v %v", err, rep.Failed)
 	}
@@ -302,6 +322,78 @@ func TestEachStatusFromARealSituation(t *testing.T) {
 		if got[id][0].Status != s {
 			t.Errorf("after the next poll, nexudus file %d: %s (%s), want %s", id, got[id][0].Status, got[id][0].Reason, s)
 		}
+	}
+}
+
+// Verify and the daemon's audit judge a mapped file by the same rules
+// (syncer.JudgeMapped): for each thing a person does in CoreData, both
+// see the same, each in its own words.
+func TestVerifyJudgesAsTheDaemonsAudit(t *testing.T) {
+	w := newWorld(t)
+	ids := map[string]int64{}
+	for _, n := range []string{"fine", "deleted", "re-filed", "renamed", "untagged", "edited", "copied"} {
+		ids[n] = w.addSigned(1, n)
+	}
+	w.poll()
+	file := func(n string) coredatatest.FileInfo { return w.coreDataFileOf(ids[n]) }
+	w.cd.DeleteFile(file("deleted").ID)
+	w.cd.Move(file("re-filed").ID, "a-folder-syncd-does-not-list")
+	w.cd.Rename(file("renamed").ID, "Filed by a person")
+	w.cd.SetTags(file("untagged").ID, []string{"nexudus"})
+	w.uploadVersion(file("edited").ID, []byte("a person's edit"))
+	orig := file("copied")
+	w.cd.AddFile(coredatatest.NewFile{Parent: parentA, Title: orig.Title, Filename: "copy.pdf",
+		Tags: []string{syncer.FileTag(ids["copied"])}, Content: []byte("signed copied")})
+
+	want := []struct {
+		name   string
+		audit  syncer.AuditStatus
+		verify verify.Status
+		reason string
+	}{
+		{"fine", syncer.AuditOK, verify.StatusOK, ""},
+		{"deleted", syncer.AuditMissing, verify.StatusMissing, "a read by id answered 404"},
+		{"re-filed", syncer.AuditMoved, verify.StatusOK, "re-filed from " + parentA + " to a-folder-syncd-does-not-list; the daemon's audit follows it"},
+		{"renamed", syncer.AuditMoved, verify.StatusOK, "was renamed"},
+		{"untagged", syncer.AuditUntagged, verify.StatusMissing, "lost its tag"},
+		{"edited", syncer.AuditDrift, verify.StatusDrift, "not the one syncd recorded"},
+		{"copied", syncer.AuditDuplicate, verify.StatusDuplicate, "2 CoreData files are tagged"},
+	}
+	rows := rowsByID(w.verify())
+	audit := w.audit()
+	problems := map[int64]syncer.AuditProblem{}
+	for _, p := range audit.Problems {
+		problems[p.NexudusID] = p
+	}
+	for _, tt := range want {
+		t.Run(tt.name, func(t *testing.T) {
+			id := ids[tt.name]
+			got := syncer.AuditOK
+			if p, ok := problems[id]; ok {
+				got = p.Status
+			}
+			if got != tt.audit {
+				t.Errorf("audit: %s, want %s", got, tt.audit)
+			}
+			if len(rows[id]) != 1 {
+				t.Fatalf("verify: rows %+v, want one", rows[id])
+			}
+			r := rows[id][0]
+			if r.Status != tt.verify || !strings.Contains(r.Reason, tt.reason) {
+				t.Errorf("verify: %s (%s), want %s saying %q", r.Status, r.Reason, tt.verify, tt.reason)
+			}
+		})
+	}
+	// After the audit followed the re-filed file, verify finds it ok
+	// with no word of a move, and still by one read by id.
+	w.cd.ResetCounts()
+	r := rowsByID(w.verify())[ids["re-filed"]][0]
+	if r.Status != verify.StatusOK || r.Reason != "" || r.Parent != "a-folder-syncd-does-not-list" {
+		t.Errorf("followed file: %+v", r)
+	}
+	// The untagged file is in its parent's listing: no read.
+	if n := w.cd.Count(coredatatest.RouteGet); n != 2 {
+		t.Errorf("%d reads by id, want 2 (the deleted and the re-filed files)", n)
 	}
 }
 
