@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/term"
 
 	"github.com/coworkdocs/syncd/internal/config"
 	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
@@ -135,12 +137,21 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	tw.Flush()
 	fmt.Fprintln(stdout, "\nRun 2 uploaded nothing: every mapping and digest was already in the state file.")
 	fmt.Fprintln(stdout, "Unsigned contracts were never listed; the re-signed one became a second version of the same CoreData file.")
-	return demoVerify(ctx, cfg, cd, stdout)
+	return demoVerify(ctx, cfg, cd, stdout, interactive(stdout))
 }
 
-// demoVerify has a person delete one mirrored file in CoreData, then runs
-// `syncd verify`, which reports it missing.
-func demoVerify(ctx context.Context, cfg *config.Config, cd *coredatatest.Server, stdout io.Writer) error {
+// interactive reports whether a person watches the demo: stdin and stdout
+// are terminals. Then the demo's daemon keeps its status page up until
+// they press Enter.
+func interactive(stdout io.Writer) bool {
+	f, ok := stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && term.IsTerminal(int(os.Stdin.Fd()))
+}
+
+// demoVerify has a person delete one mirrored file in CoreData: `syncd
+// verify` reports it missing, the daemon's audit mirrors it again, and
+// verify finds everything ok.
+func demoVerify(ctx context.Context, cfg *config.Config, cd *coredatatest.Server, stdout io.Writer, keepUp bool) error {
 	var victim coredatatest.FileInfo
 	for _, f := range cd.Files() {
 		if strings.HasPrefix(f.Title, "Alan Turing") {
@@ -161,15 +172,87 @@ func demoVerify(ctx context.Context, cfg *config.Config, cd *coredatatest.Server
 	if rep.Problems() != 1 || rep.Counts[verify.StatusMissing] != 1 {
 		return fmt.Errorf("demo: verify found %d problem(s), want the one missing file", rep.Problems())
 	}
-	var missing int64
-	for _, r := range rep.Rows {
-		if r.Status == verify.StatusMissing {
-			missing = r.NexudusID
+	audit, err := demoAudit(ctx, cfg, stdout, keepUp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nIts audit found:")
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NEXUDUS_ID\tSTATUS\tCOREDATA_ID\tREPAIR")
+	for _, p := range audit.Problems {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", p.NexudusID, p.Status, p.CoreDataID, p.Repair)
+	}
+	tw.Flush()
+	if rep, err = runVerify(ctx, cfg, verifyFlags{}, zap.NewNop(), nil); err != nil {
+		return fmt.Errorf("demo verify: %w", err)
+	}
+	if !rep.OK() {
+		return fmt.Errorf("demo: after the audit verify still finds %d problem(s)", rep.Problems())
+	}
+	fmt.Fprintf(stdout, "\nsyncd verify now finds all %d ok: one new CoreData file with the signed bytes, nothing asked of a person.\n", rep.Counts[verify.StatusOK])
+	return nil
+}
+
+// demoAudit runs the daemon (`syncd run`) with an audit every second and
+// its status page on a loopback port, until an audit has repaired what it
+// found (and, with keepUp, until Enter is pressed, so that a person can
+// look at the page).
+func demoAudit(ctx context.Context, cfg *config.Config, stdout io.Writer, keepUp bool) (*syncer.AuditReport, error) {
+	daemonCfg := *cfg
+	daemonCfg.Sync.Schedule = "@every 1h"
+	daemonCfg.Audit.Schedule = "@every 1s"
+	daemonCfg.HTTP.Listen = "127.0.0.1:0"
+	var out bytes.Buffer
+	m := NewMain(&out, &out)
+	m.Config = &daemonCfg
+	m.Logger = zap.NewNop()
+	repaired := make(chan *syncer.AuditReport, 1)
+	m.onAudit = func(r *syncer.AuditReport) {
+		if r.Complete && len(r.Problems) > 0 && r.Repairs[syncer.RepairRecreated+"/success"] > 0 {
+			select {
+			case repaired <- r:
+			default:
+			}
 		}
 	}
-	fmt.Fprintf(stdout, "\nverify exits 1 here. syncd trusts its state file for a contract that has not changed, so the repair\n"+
-		"is `syncd state forget %d`: the next run mirrors it again (-backfill-from if older than sync.lookback).\n", missing)
-	return nil
+	m.OnListen = func(addr string) {
+		fmt.Fprintf(stdout, "\nThe daemon (syncd run) starts with audit.schedule \"@every 1s\". Its status page, while the demo runs:\n"+
+			"  http://%s/   (and /status.json, /metrics)\n", addr)
+	}
+	dctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(dctx) }()
+	var rep *syncer.AuditReport
+	select {
+	case rep = <-repaired:
+	case err := <-done:
+		m.Close()
+		return nil, fmt.Errorf("demo daemon: %w\n%s", err, out.String())
+	case <-time.After(30 * time.Second):
+	case <-ctx.Done():
+	}
+	if rep != nil && keepUp {
+		fmt.Fprintln(stdout, "The audit repaired it. Press Enter to stop the daemon and end the demo.")
+		pressed := make(chan struct{})
+		go func() { _, _ = bufio.NewReader(os.Stdin).ReadString('\n'); close(pressed) }()
+		select {
+		case <-pressed:
+		case <-ctx.Done():
+		}
+	}
+	stop()
+	err := <-done
+	m.Close()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("demo daemon: %w\n%s", err, out.String())
+	case rep == nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case rep == nil:
+		return nil, fmt.Errorf("demo: no audit repaired the deleted file within 30 s\n%s", out.String())
+	}
+	return rep, nil
 }
 
 // demoRun is one `syncd run -once` through the real Main.

@@ -47,6 +47,9 @@ type Main struct {
 	Now func() time.Time
 	// onReport, when set, receives the report of a one-shot run.
 	onReport func(*syncer.Report)
+	// onAudit, when set, receives the report of each of the daemon's
+	// audits.
+	onAudit func(*syncer.AuditReport)
 }
 
 // NewMain returns a Main writing to stdout and stderr.
@@ -405,6 +408,9 @@ func (m *Main) runDaemon(ctx context.Context) error {
 			rep, err := m.audit(stop, abort)
 			if rep != nil {
 				log.Info("audit done", auditFields(rep)...)
+				if m.onAudit != nil {
+					m.onAudit(rep)
+				}
 			}
 			switch {
 			case err != nil && stop.Err() != nil:

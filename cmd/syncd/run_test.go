@@ -367,14 +367,26 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
-func TestDemoShowsSecondRunUploadingNothing(t *testing.T) {
+func TestDemoShowsSecondRunUploadingNothingAndTheAuditRepairing(t *testing.T) {
 	code, out, errOut := run(t, "demo")
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
 	}
 	mustContain(t, "demo", out, "run 1: first sync", "run 2: nothing changed", "Run 2 uploaded nothing",
-		`A person deletes "Alan Turing - Private office licence" in CoreData`, "NEXUDUS_ID  STATUS   COREDATA_ID", "syncd state forget")
+		`A person deletes "Alan Turing - Private office licence" in CoreData`, "NEXUDUS_ID  STATUS   COREDATA_ID",
+		"Its status page, while the demo runs:\n  http://127.0.0.1:", "Its audit found:", "missing  ", "mirrored again as ", "syncd verify now finds all 9 ok")
+	if strings.Contains(out, "state forget") {
+		t.Error("the demo still tells a person to repair by hand")
+	}
 	wantCounts(t, out[strings.Index(out, "syncd verify"):], map[string]string{"ok": "8", "missing": "1", "drift": "0", "duplicate": "0"})
+	// The page it printed served the daemon's status while it ran; the
+	// daemon is gone once the demo ends.
+	addr := out[strings.Index(out, "http://127.0.0.1:"):]
+	addr = addr[:strings.IndexAny(addr, " \n")]
+	if resp, err := http.Get(addr + "status.json"); err == nil {
+		resp.Body.Close()
+		t.Errorf("the demo's daemon still serves %s after the demo ended", addr)
+	}
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "run 2") {
 			f := strings.Fields(strings.TrimPrefix(l, "run 2: nothing changed"))
