@@ -44,13 +44,11 @@ func (e *env) mirrorOf(id int64) (coredatatest.FileInfo, bool) {
 	return found[0], true
 }
 
-// A daemon polling hourly and auditing every 2 s heals a person's
-// deletion within 10 s with no change in Nexudus, follows a file a person
-// re-filed, and shows both on /status.json.
-func TestDaemonAuditHealsADeletionAndFollowsAMove(t *testing.T) {
-	e := newEnv(t, "")
-	e.withAudit("  schedule: \"@every 2s\"\n")
-	deleted, moved := e.addSigned(1, "agreement-a"), e.addSigned(2, "agreement-b")
+// startDaemon runs `syncd run` on the env's config in this process until
+// the test ends, and returns the base URL of its HTTP server.
+func (e *env) startDaemon() string {
+	t := e.t
+	t.Helper()
 	m := NewMain(io.Discard, io.Discard)
 	if err := m.ParseFlags(context.Background(), []string{"-config", e.config}); err != nil {
 		t.Fatal(err)
@@ -60,25 +58,55 @@ func TestDaemonAuditHealsADeletionAndFollowsAMove(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx); m.Close() }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("daemon: %v", err)
 		}
-	}()
-	base := "http://" + <-addr
-	waitFor := func(what string, within time.Duration, ok func() bool) time.Duration {
-		t.Helper()
-		start := time.Now()
-		for !ok() {
-			if time.Since(start) > within {
-				t.Fatalf("%s: not within %s", what, within)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		return time.Since(start)
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("daemon ended before it listened: %v", err)
 	}
-	waitFor("the poll at start mirrors both files", 10*time.Second, func() bool {
+	return ""
+}
+
+// waitFor polls ok until it holds, failing the test after within; it
+// returns how long it took.
+func waitFor(t *testing.T, what string, within time.Duration, ok func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !ok() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// statusOf reads a daemon's /status.json.
+func statusOf(base string) (syncd.Status, bool) {
+	var st syncd.Status
+	resp, err := http.Get(base + "/status.json")
+	if err != nil {
+		return st, false
+	}
+	defer resp.Body.Close()
+	return st, resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&st) == nil
+}
+
+// A daemon polling hourly and auditing every 2 s heals a person's
+// deletion within 10 s with no change in Nexudus, follows a file a person
+// re-filed, and shows both on /status.json.
+func TestDaemonAuditHealsADeletionAndFollowsAMove(t *testing.T) {
+	e := newEnv(t, "")
+	e.withAudit("  schedule: \"@every 2s\"\n")
+	deleted, moved := e.addSigned(1, "agreement-a"), e.addSigned(2, "agreement-b")
+	base := e.startDaemon()
+	waitFor(t, "the poll at start mirrors both files", 10*time.Second, func() bool {
 		_, a := e.mirrorOf(deleted)
 		_, b := e.mirrorOf(moved)
 		return a && b
@@ -90,7 +118,7 @@ func TestDaemonAuditHealsADeletionAndFollowsAMove(t *testing.T) {
 	if !e.cd.DeleteFile(first.ID) {
 		t.Fatal("delete failed")
 	}
-	took := waitFor("the deleted file mirrored again", 10*time.Second, func() bool {
+	took := waitFor(t, "the deleted file mirrored again", 10*time.Second, func() bool {
 		f, ok := e.mirrorOf(deleted)
 		return ok && f.ID != first.ID && f.Digest == signedDigest && f.Parent == testParentA
 	})
@@ -102,14 +130,9 @@ func TestDaemonAuditHealsADeletionAndFollowsAMove(t *testing.T) {
 		t.Fatal("move failed")
 	}
 	var st syncd.Status
-	waitFor("/status.json shows the move followed", 10*time.Second, func() bool {
-		resp, err := http.Get(base + "/status.json")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		st = syncd.Status{}
-		if json.NewDecoder(resp.Body).Decode(&st) != nil || st.Audit == nil {
+	waitFor(t, "/status.json shows the move followed", 10*time.Second, func() bool {
+		var ok bool
+		if st, ok = statusOf(base); !ok || st.Audit == nil {
 			return false
 		}
 		for _, p := range st.Audit.Problems {

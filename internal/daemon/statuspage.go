@@ -33,7 +33,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1b1b;background:#fafafa}
 h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
-table{border-collapse:collapse;background:#fff}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;background:#fff}table+table{margin-top:.8em}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}.num{text-align:right}.ok{color:#17662b}.bad{color:#a11d1d;font-weight:600}
 .muted{color:#666}.warn{background:#fff4d6;border:1px solid #e0c060;padding:.5em .8em;display:inline-block}
 </style></head><body>

@@ -5,14 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/coworkdocs/syncd/internal/testbin"
 )
 
 // seededBook is a status with a poll of each result, a failing and a
@@ -99,43 +98,13 @@ func TestStatusPageShowsTheStatusWithoutPersonalData(t *testing.T) {
 // The page as a person sees it: Debian's chromium, headless, renders it
 // and takes a screenshot (kept under SYNCD_SCREENSHOT_DIR when set).
 func TestStatusPageRendersInChromium(t *testing.T) {
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("SYNCD_REQUIRE_TOOLS") == "1" {
-			t.Fatal("chromium not found and SYNCD_REQUIRE_TOOLS=1")
-		}
-		t.Skip("chromium not found: install Debian's chromium to render the status page")
-	}
+	bin := testbin.Chromium(t)
 	ts := httptest.NewServer(http.HandlerFunc(seededBook().ServeHTML))
 	defer ts.Close()
-	dir := t.TempDir()
-	shot := filepath.Join(dir, "status.png")
-	if d := os.Getenv("SYNCD_SCREENSHOT_DIR"); d != "" {
-		shot = filepath.Join(d, "status.png")
-	}
-	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + filepath.Join(dir, "profile")}
-	dom, err := exec.CommandContext(t.Context(), bin, append(args, "--dump-dom", ts.URL+"/")...).Output()
-	if err != nil {
-		t.Fatalf("chromium --dump-dom: %v", err)
-	}
+	dom, _ := testbin.Render(t, bin, ts.URL+"/", "status-seeded.png")
 	for _, want := range []string{"Files failing or parked (2)", "1001", "A backfill from", "Last audit of CoreData", "2001", "97"} {
-		if !strings.Contains(string(dom), want) {
+		if !strings.Contains(dom, want) {
 			t.Errorf("the rendered page lacks %q", want)
 		}
-	}
-	if out, err := exec.CommandContext(t.Context(), bin, append(args, "--window-size=1200,800", "--screenshot="+shot, ts.URL+"/")...).CombinedOutput(); err != nil {
-		t.Fatalf("chromium --screenshot: %v\n%s", err, out)
-	}
-	fi, err := os.Stat(shot)
-	if err != nil || fi.Size() < 10_000 {
-		t.Fatalf("screenshot %s: %v (size %d): an empty page", shot, err, fi.Size())
 	}
 }
