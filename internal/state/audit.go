@@ -37,6 +37,10 @@ type AuditSummary struct {
 	Error    string         `json:"error,omitempty"`
 	Counts   map[string]int `json:"counts"`
 	Repairs  map[string]int `json:"repairs,omitempty"` // "<action>/<result>"
+	// LastComplete is when the last audit that checked every mapping
+	// ended: this one's Finished when Complete, else carried over, so that
+	// a restarted daemon reports how long audits have been failing.
+	LastComplete time.Time `json:"last_complete,omitempty"`
 }
 
 // Followed is where a person put a mirrored file: syncd writes later
@@ -53,6 +57,14 @@ type Followed struct {
 func (s *Store) PutAuditResult(sum AuditSummary, findings map[int64]AuditFinding, checked func(id int64) bool) error {
 	sum.Started, sum.Finished = utc(sum.Started), utc(sum.Finished)
 	return s.update("put audit result", nil, func(tx *bolt.Tx) error {
+		if sum.Complete {
+			sum.LastComplete = sum.Finished
+		} else if v := get(tx, bucketMeta, lastAuditKey); v != nil {
+			var prev AuditSummary
+			if json.Unmarshal(v, &prev) == nil {
+				sum.LastComplete = prev.LastComplete
+			}
+		}
 		b := tx.Bucket(bucketAudit)
 		var stale [][]byte
 		err := b.ForEach(func(k, _ []byte) error {

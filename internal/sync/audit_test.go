@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
 	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
 	syncer "github.com/coworkdocs/syncd/internal/sync"
@@ -162,4 +165,36 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// A restarted daemon shows the last whole audit's time and counts from
+// the state file, not zeros: else "no successful audit for twice its
+// interval" could never fire for a daemon restarted more often than that,
+// and would fire wrongly after a restart. An audit an outage cut short
+// keeps the time of the last whole one.
+func TestAuditGaugesOutliveARestart(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	h.addSigned(1, "a", "a")
+	h.addSigned(2, "b", "b")
+	h.poll()
+	h.audit(repairs)
+	whole := h.now
+	h.now = h.now.Add(time.Hour)
+	h.cd.RefuseParent(parentA, coredatatest.Refusal{Status: 403, Message: "no read permission"})
+	if _, err := h.engine(configuredParents).Audit(context.Background(), repairs); err == nil {
+		t.Fatal("an audit that could not list a parent reported success")
+	}
+	h.cd.AllowParent(parentA)
+
+	m := syncer.NewMetrics(prometheus.NewRegistry()) // the restart
+	h.now = h.now.Add(time.Hour)
+	if _, err := h.engine(func(o *syncer.Options) { o.Metrics = m }).Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := testutil.ToFloat64(m.AuditLastSuccessForTest()), float64(whole.UnixNano())/1e9; got != want {
+		t.Errorf("last success after the restart = %v, want %v (the whole audit's end)", got, want)
+	}
+	if got := testutil.ToFloat64(m.AuditFilesForTest("ok")); got != 2 {
+		t.Errorf("audit_files{status=ok} after the restart = %v, want 2", got)
+	}
 }

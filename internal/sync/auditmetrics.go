@@ -3,6 +3,8 @@ package sync
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/coworkdocs/syncd/internal/state"
 )
 
 // auditMetrics are the daemon's audit in Prometheus.
@@ -47,6 +49,23 @@ func (m *Metrics) auditDone(rep *AuditReport, complete bool) {
 		m.audit.files.WithLabelValues(string(s)).Set(float64(rep.Counts[s]))
 	}
 	m.audit.lastSuccess.Set(float64(rep.Finished.UnixNano()) / 1e9)
+}
+
+// auditRestored sets the gauges from the last audit the state file
+// recorded: a restarted daemon shows the last whole audit's figures and
+// time, not zeros, until its own first audit.
+func (m *Metrics) auditRestored(sum state.AuditSummary) {
+	if m == nil {
+		return
+	}
+	if sum.Complete {
+		for _, s := range AuditStatuses {
+			m.audit.files.WithLabelValues(string(s)).Set(float64(sum.Counts[string(s)]))
+		}
+	}
+	if !sum.LastComplete.IsZero() {
+		m.audit.lastSuccess.Set(float64(sum.LastComplete.UnixNano()) / 1e9)
+	}
 }
 
 func (m *Metrics) auditRepair(action, result string) {

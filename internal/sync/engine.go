@@ -89,6 +89,7 @@ type Cursors interface {
 type AuditRecords interface {
 	EachMapping(batch int, fn func(state.Mapping) error) error
 	PutAuditResult(sum state.AuditSummary, findings map[int64]state.AuditFinding, checked func(id int64) bool) error
+	LastAudit() (sum state.AuditSummary, ok bool, err error)
 	Follow(m state.Mapping, f state.Followed) error
 	IsFollowed(id int64) (bool, error)
 	FollowedParents() ([]string, error)

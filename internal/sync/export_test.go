@@ -12,3 +12,11 @@ func (m *Metrics) ParentsRefusedForTest() prometheus.Gauge { return m.refused }
 
 // BackfillUnfinishedForTest is the syncd_backfill_unfinished gauge.
 func (m *Metrics) BackfillUnfinishedForTest() prometheus.Gauge { return m.backfill }
+
+// AuditLastSuccessForTest is the syncd_audit_last_success_timestamp_seconds gauge.
+func (m *Metrics) AuditLastSuccessForTest() prometheus.Gauge { return m.audit.lastSuccess }
+
+// AuditFilesForTest is the syncd_audit_files gauge of one status.
+func (m *Metrics) AuditFilesForTest(status string) prometheus.Gauge {
+	return m.audit.files.WithLabelValues(status)
+}

@@ -233,4 +233,7 @@ func (e *Engine) refreshGauges() {
 	if _, ok, err := e.cursors.Backfill(); err == nil {
 		e.m.setBackfillUnfinished(ok)
 	}
+	if sum, ok, err := e.audits.LastAudit(); err == nil && ok && !e.opt.DryRun {
+		e.m.auditRestored(sum)
+	}
 }
