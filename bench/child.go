@@ -23,7 +23,8 @@ import (
 )
 
 // childEnv, when set, makes this program a child process of the harness
-// (the leak check) instead of the harness; its value is a childConfig.
+// (the leak check, the audit) instead of the harness; its value is a
+// childConfig.
 const childEnv = "SYNCD_BENCH_CHILD"
 
 // childConfig tells the child where the simulators are and what to do.
@@ -33,6 +34,8 @@ type childConfig struct {
 	StatePath, TempDir                       string
 	Polls                                    int
 	Checkpoints                              []int
+	// Audit makes the child run one audit (childAudit) instead of polls.
+	Audit bool
 }
 
 // checkpoint is what the child reports after some polls.
@@ -47,11 +50,9 @@ type checkpoint struct {
 	Err        string `json:",omitempty"`
 }
 
-// runChild polls as the daemon does, with the daemon's wiring from the
-// engine's public API: clients and metrics made once, then for every poll
-// the state file opened, an engine built, one Poll, the state file
-// closed. It writes a checkpoint line (JSON) to stdout after the polls
-// listed.
+// runChild is this program as a child process of the harness: one audit
+// (childAudit) when the config says so, else the polls of childPolls. It
+// writes its results as JSON lines to stdout.
 func runChild() int {
 	var cfg childConfig
 	if err := json.Unmarshal([]byte(os.Getenv(childEnv)), &cfg); err != nil {
@@ -59,6 +60,14 @@ func runChild() int {
 		return 2
 	}
 	enc := json.NewEncoder(os.Stdout)
+	if cfg.Audit {
+		res := childAudit(context.Background(), cfg)
+		_ = enc.Encode(res)
+		if res.Err != "" {
+			return 1
+		}
+		return 0
+	}
 	if err := childPolls(context.Background(), cfg, func(c checkpoint) { _ = enc.Encode(c) }); err != nil {
 		_ = enc.Encode(checkpoint{Err: err.Error()})
 		return 1
@@ -66,7 +75,16 @@ func runChild() int {
 	return 0
 }
 
-func childPolls(ctx context.Context, cfg childConfig, report func(checkpoint)) error {
+// childWiring is what the daemon makes once per process: both clients,
+// the engine's metrics and a logger.
+type childWiring struct {
+	src  *nexudus.Client
+	sink *coredata.Client
+	em   *syncer.Metrics
+	log  *zap.Logger
+}
+
+func newChildWiring(cfg childConfig) (*childWiring, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpx.NewMetrics(reg)
@@ -78,13 +96,26 @@ func childPolls(ctx context.Context, cfg childConfig, report func(checkpoint)) e
 	src, err := nexudus.New(nexudus.Config{BaseURL: cfg.NexudusURL, Username: cfg.NexudusUser, Password: cfg.NexudusPassword,
 		RequestsPerMinute: -1, RequestsPerHour: -1}, &http.Client{Transport: transport(), Timeout: 2 * time.Minute}, api, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sink, err := coredata.New(coredata.Config{BaseURL: cfg.CoreDataURL, APIUser: cfg.CoreDataUser, APIKey: cfg.CoreDataKey},
 		&http.Client{Transport: transport(), Timeout: 5 * time.Minute}, &http.Client{Transport: transport(), Timeout: 5 * time.Minute}, api, log)
 	if err != nil {
+		return nil, err
+	}
+	return &childWiring{src: src, sink: sink, em: em, log: log}, nil
+}
+
+// childPolls polls as the daemon does, with the daemon's wiring from the
+// engine's public API: clients and metrics made once, then for every poll
+// the state file opened, an engine built, one Poll, the state file
+// closed. It reports a checkpoint after the polls listed.
+func childPolls(ctx context.Context, cfg childConfig, report func(checkpoint)) error {
+	wr, err := newChildWiring(cfg)
+	if err != nil {
 		return err
 	}
+	src, sink, em, log := wr.src, wr.sink, wr.em, wr.log
 	next, created := 0, 0
 	for i := 1; i <= cfg.Polls; i++ {
 		st, err := state.Open(cfg.StatePath, state.Options{Timeout: 30 * time.Second})

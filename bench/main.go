@@ -11,7 +11,8 @@
 // (wall time, peak RSS, idle CPU, a poll at 100,000 mappings, state
 // rebuild) come from the syncd binary, built first and run as a child
 // process so that the harness' own memory and CPU do not count; the leak
-// check runs the engine in a child process of this program. BENCHMARKS.md
+// check and the daemon's audit run the engine in a child process of this
+// program. BENCHMARKS.md
 // holds a run's output and explains each figure.
 //
 // The Go benchmarks of the hot pieces run with

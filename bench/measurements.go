@@ -61,6 +61,20 @@ var measurements = []measurement{
 		}
 		return r.rows(), nil
 	}},
+	{"audit", func(ctx context.Context, h *harness) ([]row, error) {
+		r, err := measureAudit(ctx, h, h.sz.scale)
+		if err != nil {
+			return nil, err
+		}
+		return r.rows(), nil
+	}},
+	{"audit-repair", func(ctx context.Context, h *harness) ([]row, error) {
+		r, err := measureAuditRepair(ctx, h.subdir("audit-repair"), h.sz.repairFiles)
+		if err != nil {
+			return nil, err
+		}
+		return r.rows(), nil
+	}},
 	{"polls", func(ctx context.Context, h *harness) ([]row, error) {
 		r, err := measurePolls(ctx, h, h.sz.polls, h.sz.pollRecords)
 		if err != nil {

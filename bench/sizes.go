@@ -22,7 +22,9 @@ type sizes struct {
 	bigFiles, bigBytes int
 	idle               time.Duration
 
-	scale int
+	scale int // also the mapped files of the audit
+
+	repairFiles int // mapped files around the one the audit repairs
 
 	polls, pollRecords int
 }
@@ -33,8 +35,9 @@ var fullSizes = sizes{
 	backfillFiles: 10_000, backfillSpan: 2 * 365 * 24 * time.Hour, backfillRPM: 100, backfillRPH: 4500,
 	latency: 20 * time.Millisecond, wallFiles: 200, wallRatedFiles: 60,
 	bigFiles: 100, bigBytes: 10 << 20, idle: 60 * time.Second,
-	scale: 100_000,
-	polls: 1000, pollRecords: 200,
+	scale:       100_000,
+	repairFiles: 2000,
+	polls:       1000, pollRecords: 200,
 }
 
 var smokeSizes = sizes{
@@ -43,6 +46,7 @@ var smokeSizes = sizes{
 	backfillFiles: 300, backfillSpan: 60 * 24 * time.Hour, backfillRPM: 100, backfillRPH: 150,
 	latency: 20 * time.Millisecond, wallFiles: 20, wallRatedFiles: 0,
 	bigFiles: 4, bigBytes: 1 << 20, idle: 2 * time.Second,
-	scale: 1000,
-	polls: 20, pollRecords: 30,
+	scale:       1000,
+	repairFiles: 150,
+	polls:       20, pollRecords: 30,
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
 	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
 
 // TestMain lets the test binary be the leak check's child process, as the
@@ -83,6 +84,54 @@ func TestSmokePolls(t *testing.T) {
 	}
 	if r.Reqs.cd[coredatatest.RouteCreate] != sz.pollRecords {
 		t.Errorf("%d creates over %d polls of %d records", r.Reqs.cd[coredatatest.RouteCreate], sz.polls, sz.pollRecords)
+	}
+	checkRows(t, r.rows())
+}
+
+func TestSmokeAudit(t *testing.T) {
+	sz := smokeSizes
+	h := &harness{dir: t.TempDir(), sz: sz, log: testLog{t}}
+	r, err := measureAudit(context.Background(), h, sz.scale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := r.Child.Report
+	if !ar.Complete || ar.Counts[syncer.AuditOK] != sz.scale || len(ar.Problems) != 0 || ar.Parents != 1 || ar.Listed != sz.scale || ar.ReadByID != 0 {
+		t.Errorf("audit of %d mapped files: %s", sz.scale, auditSummary(ar))
+	}
+	if lists := r.Reqs.cd[coredatatest.RouteList]; lists < (sz.scale+999)/1000 || float64(lists) > auditListBound(sz.scale, 1) || r.Reqs.coredata() != lists {
+		t.Errorf("audit: CoreData requests %v, want list pages only, at most %.0f", r.Reqs.cd, auditListBound(sz.scale, 1))
+	}
+	if nx, _ := r.Reqs.all(); nx != 0 {
+		t.Errorf("audit: Nexudus requests %v, want none", r.Reqs.nx)
+	}
+	if r.Child.PeakRSS <= 0 || r.Child.PeakRSS < r.Child.RSSBefore {
+		t.Errorf("audit: peak RSS %d, %d before the audit", r.Child.PeakRSS, r.Child.RSSBefore)
+	}
+	checkRows(t, r.rows())
+}
+
+func TestSmokeAuditRepair(t *testing.T) {
+	sz := smokeSizes
+	r, err := measureAuditRepair(context.Background(), t.TempDir(), sz.repairFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rq := r.RepairReqs
+	if rq.nx[nexudustest.RouteGet] != 1 || rq.downloads() != 1 || rq.nexudus()-rq.nx[nexudustest.RouteToken] != 2 {
+		t.Errorf("repair: Nexudus requests %v, want one read by Id and one download", rq.nx)
+	}
+	if other := rq.coredata() - rq.cd[coredatatest.RouteList]; other > 5 || rq.cd[coredatatest.RouteCreate] != 1 || rq.cd[coredatatest.RouteDelete] != 0 {
+		t.Errorf("repair: CoreData requests %v, want one create and at most 5 besides the list pages", rq.cd)
+	}
+	if r.Tagged != 1 || r.Repair.ReadByID != 1 || r.Repair.Counts[syncer.AuditMissing] != 1 || !r.Repair.Complete {
+		t.Errorf("repair: %d files tagged, %s", r.Tagged, auditSummary(r.Repair))
+	}
+	if s := r.Second; !s.Complete || s.Counts[syncer.AuditOK] != sz.repairFiles || len(s.Problems) != 0 || s.ReadByID != 0 {
+		t.Errorf("the audit after the repair: %s", auditSummary(s))
+	}
+	if nx, _ := r.SecondReqs.all(); nx != 0 || r.SecondReqs.coredata() != r.SecondReqs.cd[coredatatest.RouteList] {
+		t.Errorf("the audit after the repair: %v %v, want CoreData list pages only", r.SecondReqs.nx, r.SecondReqs.cd)
 	}
 	checkRows(t, r.rows())
 }
