@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -46,22 +47,6 @@ type AuditReport struct {
 	Parents, Listed, ReadByID int
 }
 
-// heldFile is what the audit keeps of one listed CoreData file: 100,000
-// of them must fit the daemon's memory beside everything else.
-type heldFile struct {
-	parent, title, digest string
-	tags                  []int64 // the Nexudus Ids it is tagged for
-}
-
-// auditListing is every file under the listed parents, by CoreData id,
-// and who is tagged where.
-type auditListing struct {
-	files  map[string]*heldFile
-	byTag  map[int64][]tagged
-	intern map[string]string // parents, shared by their files
-	listed []string          // the parents, in listing order
-}
-
 // audited is one mapping judged, with what its repairs need.
 type audited struct {
 	m       state.Mapping
@@ -90,24 +75,26 @@ func (e *Engine) Audit(ctx context.Context, opt AuditOptions) (*AuditReport, err
 		return e.endAudit(r, rep, nil, nil, fmt.Errorf("audit: %w", err))
 	}
 	rep.Parents = len(ls.listed)
-	rep.Listed = len(ls.files)
+	rep.Listed = ls.count()
 
 	var problems []audited
-	judged := map[int64]bool{}
+	var judged []int64
 	var unlisted []state.Mapping
 	configured := e.configuredParents()
 	var quietFollow []audited
 	err = e.audits.EachMapping(1000, func(m state.Mapping) error {
-		hf, ok := ls.files[m.CoreDataID]
-		if !ok {
+		held, renamed, ok := ls.held(m.CoreDataID, m.NexudusID, m.Title)
+		if !ok || renamed {
+			// Not listed (deleted, or outside every listed parent), or
+			// renamed: read by id for what CoreData holds now.
 			unlisted = append(unlisted, m)
 			return nil
 		}
-		a := e.judge(m, hf.held(m.CoreDataID, m.NexudusID), ls)
-		judged[m.NexudusID] = true
+		a := e.judge(m, held, ls)
+		judged = append(judged, m.NexudusID)
 		if len(a.verdict.Findings) > 0 {
 			problems = append(problems, a)
-		} else if !configured[hf.parent] {
+		} else if !configured[held.Parent] {
 			quietFollow = append(quietFollow, a)
 		}
 		return nil
@@ -131,7 +118,7 @@ func (e *Engine) Audit(ctx context.Context, opt AuditOptions) (*AuditReport, err
 			continue
 		}
 		a := e.judge(m, held, ls)
-		judged[m.NexudusID] = true
+		judged = append(judged, m.NexudusID)
 		if len(a.verdict.Findings) > 0 {
 			problems = append(problems, a)
 		} else if held != nil && !configured[held.Parent] {
@@ -161,21 +148,7 @@ func (e *Engine) Audit(ctx context.Context, opt AuditOptions) (*AuditReport, err
 
 // judge judges one mapping against what CoreData holds.
 func (e *Engine) judge(m state.Mapping, held *Held, ls *auditListing) audited {
-	var others []string
-	for _, t := range ls.byTag[m.NexudusID] {
-		if t.id != m.CoreDataID {
-			others = append(others, t.id)
-		}
-	}
-	return audited{m: m, held: held, verdict: JudgeMapped(m, held, others)}
-}
-
-func (h *heldFile) held(id string, nexudusID int64) *Held {
-	tagged := false
-	for _, t := range h.tags {
-		tagged = tagged || t == nexudusID
-	}
-	return &Held{ID: id, Parent: h.parent, Title: h.title, Digest: h.digest, Tagged: tagged}
+	return audited{m: m, held: held, verdict: JudgeMapped(m, held, ls.others(m.NexudusID, m.CoreDataID))}
 }
 
 // configuredParents is the set of e.opt.Parents.
@@ -197,7 +170,11 @@ func (e *Engine) auditList(r *run) (*auditListing, error) {
 		return nil, fmt.Errorf("read the followed files: %w", err)
 	}
 	parents = append(parents, followed...)
-	ls := &auditListing{files: map[string]*heldFile{}, byTag: map[int64][]tagged{}, intern: map[string]string{}}
+	mapped, _, _, _, err := e.counts()
+	if err != nil {
+		return nil, fmt.Errorf("count the mappings: %w", err)
+	}
+	ls := newAuditListing(mapped)
 	seen := map[string]bool{}
 	for _, p := range parents {
 		if p == "" || seen[p] {
@@ -206,17 +183,7 @@ func (e *Engine) auditList(r *run) (*auditListing, error) {
 		seen[p] = true
 		ls.listed = append(ls.listed, p)
 		err := e.sink.EachFile(r.list, p, "", func(f coredata.File) error {
-			if _, dup := ls.files[f.ID]; dup {
-				return nil
-			}
-			hf := &heldFile{parent: ls.internParent(f.Parent, p), title: f.Title, digest: f.Digest}
-			for _, t := range f.Tags {
-				if id, ok := ParseFileTag(t); ok {
-					hf.tags = append(hf.tags, id)
-					ls.byTag[id] = append(ls.byTag[id], tagged{id: f.ID, created: f.Created})
-				}
-			}
-			ls.files[f.ID] = hf
+			ls.add(f, p)
 			return nil
 		})
 		if err != nil {
@@ -231,24 +198,13 @@ func (e *Engine) auditList(r *run) (*auditListing, error) {
 	return ls, nil
 }
 
-func (ls *auditListing) internParent(parent, listed string) string {
-	if parent == "" {
-		parent = listed
-	}
-	if s, ok := ls.intern[parent]; ok {
-		return s
-	}
-	ls.intern[parent] = parent
-	return parent
-}
-
 // preloadLookups gives the repairs' lookups the audit's own listing: the
 // create of a deleted file then costs no listing of its own (guarantee 1
 // is kept by the listing the audit just made, which every tagged file of
 // the record would be in).
 func (e *Engine) preloadLookups(r *run, ls *auditListing) {
 	for _, p := range ls.listed {
-		r.tags.preload(p, ls.byTag)
+		r.tags.preload(p, ls.tagged)
 	}
 }
 
@@ -272,7 +228,7 @@ func (e *Engine) logProblem(log *zap.Logger, a *audited) {
 }
 
 // endAudit records the audit's result in the state file and the metrics.
-func (e *Engine) endAudit(r *run, rep *AuditReport, problems []audited, judged map[int64]bool, err error) (*AuditReport, error) {
+func (e *Engine) endAudit(r *run, rep *AuditReport, problems []audited, judged []int64, err error) (*AuditReport, error) {
 	r.out.end()
 	rep.Finished = e.opt.Now()
 	if err == nil {
@@ -288,7 +244,8 @@ func (e *Engine) endAudit(r *run, rep *AuditReport, problems []audited, judged m
 		rep.Problems = append(rep.Problems, AuditProblem{NexudusID: a.m.NexudusID, CoreDataID: a.m.CoreDataID, Status: st, Reason: a.verdict.Reason(), Repair: a.repair})
 		findings[a.m.NexudusID] = state.AuditFinding{Status: string(st), CoreDataID: a.m.CoreDataID, Reason: a.verdict.Reason(), Repair: a.repair, CheckedAt: rep.Finished}
 	}
-	for id := range judged {
+	slices.Sort(judged)
+	for _, id := range judged {
 		if _, bad := findings[id]; !bad {
 			rep.Counts[AuditOK]++
 		}
@@ -306,7 +263,7 @@ func (e *Engine) endAudit(r *run, rep *AuditReport, problems []audited, judged m
 		}
 		var checked func(int64) bool
 		if !rep.Complete {
-			checked = func(id int64) bool { return judged[id] }
+			checked = func(id int64) bool { _, ok := slices.BinarySearch(judged, id); return ok }
 		}
 		if serr := e.audits.PutAuditResult(sum, findings, checked); serr != nil {
 			err = errors.Join(err, fmt.Errorf("audit: record the result: %w", serr))

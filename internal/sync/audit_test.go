@@ -198,3 +198,25 @@ func TestAuditGaugesOutliveARestart(t *testing.T) {
 		t.Errorf("audit_files{status=ok} after the restart = %v, want 2", got)
 	}
 }
+
+// The audit keeps titles as hashes: a renamed file costs one read by id
+// (to learn its new title), once; the audit after the follow reads none.
+func TestRenamedFileIsReadByIDOnce(t *testing.T) {
+	h := newHarness(t, nexudustest.Options{})
+	id := h.addSigned(1, "a", "a")
+	h.addSigned(1, "b", "b")
+	h.poll()
+	f := h.coreDataFileOf(id)
+	h.cd.Rename(f.ID, "Filed by legal")
+	h.cd.ResetCounts()
+	if rep := h.audit(repairs); rep.ReadByID != 1 || rep.Counts[syncer.AuditMoved] != 1 || h.cd.Count(coredatatest.RouteGet) != 1 {
+		t.Fatalf("first audit: %d read by id (%d GETs), counts %v; want 1 read and the rename followed", rep.ReadByID, h.cd.Count(coredatatest.RouteGet), rep.Counts)
+	}
+	h.cd.ResetCounts()
+	if rep := h.audit(repairs); rep.ReadByID != 0 || rep.Counts[syncer.AuditOK] != 2 || h.cd.Count(coredatatest.RouteGet) != 0 {
+		t.Fatalf("second audit: %d read by id, counts %v; want none and both ok", rep.ReadByID, rep.Counts)
+	}
+	if now := h.coreDataFileOf(id); now.Title != "Filed by legal" {
+		t.Fatalf("title %q: the person's title was not kept", now.Title)
+	}
+}

@@ -21,6 +21,10 @@ type parentListing struct {
 	mu     gosync.Mutex // held while listing: workers wait for one listing
 	loaded bool
 	byID   map[int64][]tagged
+	// from answers instead of byID for a listing made elsewhere (the
+	// audit's), but for the ids in dropped.
+	from    func(id int64) []tagged
+	dropped map[int64]bool
 }
 
 // tagIndex is a run's listings of CoreData parents, shared by its workers,
@@ -52,20 +56,26 @@ func (x *tagIndex) lookup(ctx context.Context, sink Sink, parent string, id int6
 		if err != nil {
 			return nil, fmt.Errorf("list files under %s: %w", parent, err)
 		}
-		pl.byID, pl.loaded = indexByTag(files), true
+		pl.byID, pl.loaded, pl.from = indexByTag(files), true, nil
+	}
+	if pl.from != nil {
+		if pl.dropped[id] {
+			return nil, nil
+		}
+		return pl.from(id), nil
 	}
 	return pl.byID[id], nil
 }
 
-// preload installs a listing made elsewhere (the audit's) for parent.
-// byID is shared and read-only but for forget, which drops gone files.
-func (x *tagIndex) preload(parent string, byID map[int64][]tagged) {
+// preload installs a listing made elsewhere (the audit's) for parent:
+// from answers a lookup, read-only; forget drops ids from it.
+func (x *tagIndex) preload(parent string, from func(id int64) []tagged) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.parents == nil {
 		x.parents = map[string]*parentListing{}
 	}
-	x.parents[parent] = &parentListing{loaded: true, byID: byID}
+	x.parents[parent] = &parentListing{loaded: true, from: from, dropped: map[int64]bool{}}
 }
 
 // forget drops what the index holds for id under parent: a file it named
@@ -79,6 +89,9 @@ func (x *tagIndex) forget(parent string, id int64) {
 	}
 	pl.mu.Lock()
 	delete(pl.byID, id)
+	if pl.dropped != nil {
+		pl.dropped[id] = true
+	}
 	pl.mu.Unlock()
 }
 
