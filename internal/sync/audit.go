@@ -143,6 +143,11 @@ func (e *Engine) Audit(ctx context.Context, opt AuditOptions) (*AuditReport, err
 		}
 		e.logProblem(log, a)
 	}
+	if r.list.Err() == nil && !r.out.tripped() {
+		// Creates an earlier audit's repair left open (an outage, a
+		// kill): the next audit, not only the next poll, takes them up.
+		e.retryDue(r, true)
+	}
 	return e.endAudit(r, rep, problems, judged, nil)
 }
 

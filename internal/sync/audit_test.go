@@ -117,28 +117,54 @@ func TestAuditFindsAndRepairsWhatAPersonDid(t *testing.T) {
 	}
 }
 
-// A file a person moved to a folder syncd does not list stays followed:
-// a forgotten mapping does not make a second file.
-func TestFollowedFileOutsideTheParentsIsNotCreatedAgainAfterForget(t *testing.T) {
+// A file a person re-filed outside every configured parent, once the
+// audit followed it, stays the record's one file whatever happens to the
+// state file: `state forget`, a lost state file, `state rebuild`. The
+// record then changes in Nexudus: its new version goes to that file, where
+// the person put it, and nothing is created.
+func TestFollowedFileOutsideTheParentsStaysTheOneFile(t *testing.T) {
 	const elsewhere = "9a0e7c10-0000-4000-8000-00000000e15e"
-	h := newHarness(t, nexudustest.Options{})
-	id := h.addSigned(1, "A", "a")
-	h.poll(configuredParents)
-	h.cd.Move(h.coreDataFileOf(id).ID, elsewhere)
-	if rep := h.audit(repairs); rep.Counts[syncer.AuditMoved] != 1 {
-		t.Fatalf("audit: %v", rep.Counts)
-	}
-	if err := h.store.Forget(id); err != nil {
-		t.Fatal(err)
-	}
-	h.nx.UpdateFile(id, func(*nexudustest.FileSpec) {})
-	creates := h.creates()
-	h.poll(configuredParents)
-	if n := h.creates() - creates; n != 0 {
-		t.Fatalf("%d creates after forget: a duplicate of a followed file", n)
-	}
-	if rep := h.audit(repairs); rep.Counts[syncer.AuditOK] != 1 {
-		t.Fatalf("audit after forget: %v %+v", rep.Counts, rep.Problems)
+	for _, tc := range []struct {
+		name string
+		lose func(h *harness, id int64)
+	}{
+		{"state forget", func(h *harness, id int64) {
+			if err := h.store.Forget(id); err != nil {
+				h.t.Fatal(err)
+			}
+		}},
+		{"lost state file", func(h *harness, id int64) { h.loseState() }},
+		{"lost state file, then state rebuild", func(h *harness, id int64) {
+			h.loseState()
+			if _, err := syncer.Rebuild(context.Background(), h.sink, h.store, []string{syncer.WholeTenant}, nil); err != nil {
+				h.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nexudustest.Options{})
+			id := h.addSigned(1, "A", "a")
+			h.poll(configuredParents)
+			moved := h.coreDataFileOf(id)
+			h.cd.Move(moved.ID, elsewhere)
+			if rep := h.audit(repairs); rep.Counts[syncer.AuditMoved] != 1 {
+				t.Fatalf("audit: %v", rep.Counts)
+			}
+			tc.lose(h, id)
+			h.now = h.now.Add(time.Minute)
+			h.nx.SetSignedData(id, "A-v2.pdf", []byte("signed again"))
+			creates := h.creates()
+			h.poll(configuredParents)
+			if n := h.creates() - creates; n != 0 {
+				t.Fatalf("%d creates: a duplicate of a followed file", n)
+			}
+			if f := h.coreDataFileOf(id); f.ID != moved.ID || f.Parent != elsewhere || len(f.Versions) != 2 {
+				t.Fatalf("CoreData file %+v; want %s under %s with the new version on top", f, moved.ID, elsewhere)
+			}
+			if rep := h.audit(repairs); rep.Counts[syncer.AuditOK] != 1 || len(rep.Problems) != 0 {
+				t.Fatalf("audit after: %v %+v", rep.Counts, rep.Problems)
+			}
+		})
 	}
 }
 

@@ -55,7 +55,7 @@ func (e *Engine) Poll(ctx context.Context) (*Report, error) {
 // list, refresh the gauges, count the poll.
 func (e *Engine) finish(ctx context.Context, r *run, errs []error) (*Report, error) {
 	if ctx.Err() == nil && !r.out.tripped() {
-		e.retryDue(r)
+		e.retryDue(r, false)
 	}
 	e.refreshGauges()
 	r.out.end()
@@ -146,9 +146,10 @@ func (e *Engine) adoptOnFreshState(r *run) {
 
 // retryDue retries the files this run did not list whose retry is due, and
 // settles open intents of files it did not list (their record may be gone
-// or unsigned). Each costs one Get.
-func (e *Engine) retryDue(r *run) {
-	ids, err := e.dueIDs(r)
+// or unsigned). Each costs one Get. With intentsOnly (the audit) it takes
+// up only open creates: a repair an outage or a kill interrupted.
+func (e *Engine) retryDue(r *run, intentsOnly bool) {
+	ids, err := e.dueIDs(r, intentsOnly)
 	if err != nil {
 		e.log.Error("read failures and intents", zap.Error(err))
 		return
@@ -174,8 +175,9 @@ func (e *Engine) retryDue(r *run) {
 }
 
 // dueIDs lists the files retryDue visits: failures past their backoff and
-// intents without a failure record, neither seen in this run.
-func (e *Engine) dueIDs(r *run) ([]int64, error) {
+// intents without a failure record, neither seen in this run; with
+// intentsOnly, only those with an open intent.
+func (e *Engine) dueIDs(r *run, intentsOnly bool) ([]int64, error) {
 	fails, err := e.fails.Failures()
 	if err != nil {
 		return nil, err
@@ -184,10 +186,17 @@ func (e *Engine) dueIDs(r *run) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	open := make(map[int64]bool, len(intents))
+	for _, in := range intents {
+		open[in.NexudusID] = true
+	}
 	failing := map[int64]bool{}
 	var ids []int64
 	for _, fl := range fails {
 		failing[fl.NexudusID] = true
+		if intentsOnly && !open[fl.NexudusID] {
+			continue
+		}
 		if !fl.Parked && !r.seen[fl.NexudusID] && !r.start.Before(fl.NextAttempt) {
 			ids = append(ids, fl.NexudusID)
 		}
