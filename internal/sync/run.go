@@ -30,9 +30,8 @@ type run struct {
 	followedErr  error
 
 	// Owned by the pager (one goroutine at a time): what was handed out.
-	seen      map[int64]bool
-	firstSeen map[int64]time.Time // UpdatedOn when first handed out
-	firstFrom map[int64]time.Time // the key of the query that first listed it
+	seen     map[int64]bool
+	walkSeen *WalkSeen // what the signed-file walks listed, across windows
 }
 
 func (e *Engine) newRun(ctx context.Context) (*run, context.CancelFunc) {
@@ -40,7 +39,7 @@ func (e *Engine) newRun(ctx context.Context) (*run, context.CancelFunc) {
 	r := &run{
 		rep: &Report{}, start: e.opt.Now(), list: list,
 		listed: map[string]bool{}, seen: map[int64]bool{},
-		firstSeen: map[int64]time.Time{}, firstFrom: map[int64]time.Time{},
+		walkSeen: NewWalkSeen(),
 	}
 	r.out = newOutage(e.opt.OutageAfter, cancel, e.log, e.m, e.answers)
 	return r, cancel

@@ -2,91 +2,73 @@ package verify
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/coworkdocs/syncd/internal/nexudus"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
 
-// maxPagesPerMinute bounds page turning inside one minute, so that a
-// server that ignores the page parameter cannot keep verify listing
-// forever (the engine has the same bound).
-const maxPagesPerMinute = 1000
-
-// pager walks the signed Nexudus files updated since a time, as the
-// engine does: ordered by UpdatedOn, and after each page it asks again
-// from the minute of the page's last record (page 1), turning pages only
-// inside one minute. A record updated while verify lists moves to the end
-// and is seen again; each record is handed out once per UpdatedOn.
+// pager walks the signed Nexudus files updated since a time with the
+// engine's own keyed walk (syncer.KeyedWalk): ordered by UpdatedOn, and
+// after each page it asks again from the minute of the page's last record
+// (page 1), turning pages only inside one minute. A record updated while
+// verify lists moves to the end and is seen again; each record is handed
+// out once per UpdatedOn.
 type pager struct {
 	src  Source
-	seen map[int64]time.Time
+	seen *syncer.WalkSeen
 	// total is the first page's TotalItems: the size of the whole listing.
 	total int
 }
 
-func newPager(src Source) *pager { return &pager{src: src, seen: map[int64]time.Time{}} }
+func newPager(src Source) *pager { return &pager{src: src, seen: syncer.NewWalkSeen()} }
+
+// errNotPaging is a listing whose turned page repeats the records before
+// it: verify has no cursor to read again from, so it cannot be complete.
+var errNotPaging = errors.New("a turned page brought nothing new; the server is not paging as asked")
 
 // walk calls fn for every signed record of q and bad for every record that
 // did not decode. It stops at the first listing error or error of fn.
 func (p *pager) walk(ctx context.Context, q nexudus.ListQuery, fn func(nexudus.File) error, bad func(nexudus.BadRecord)) error {
-	from := q.UpdatedFrom.UTC().Truncate(time.Minute)
-	if q.UpdatedFrom.IsZero() {
-		from = time.Time{}
-	}
-	page, first := 1, true
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if page > maxPagesPerMinute {
-			return fmt.Errorf("list from %s: still more pages after %d at one minute; the listing does not end", nexudus.FormatMinute(from), maxPagesPerMinute)
-		}
-		pq := q
-		pq.UpdatedFrom = from
-		pg, err := p.src.ListPage(ctx, pq, page)
-		if err != nil {
-			return fmt.Errorf("list from %s page %d: %w", minuteOrStart(from), page, err)
-		}
-		if first {
-			p.total, first = pg.TotalItems, false
-		}
-		for _, b := range pg.Bad {
-			bad(b)
-		}
-		fresh := 0
-		for _, f := range pg.Records {
-			if !f.Signed {
-				continue // the client drops them already; never trust one filter
+	first := true
+	res, err := syncer.KeyedWalk[nexudus.File]{
+		From: q.UpdatedFrom,
+		Seen: p.seen,
+		Fetch: func(ctx context.Context, from time.Time, page int) (syncer.KeyedPage[nexudus.File], error) {
+			pq := q
+			pq.UpdatedFrom = from
+			pg, err := p.src.ListPage(ctx, pq, page)
+			if err != nil {
+				return syncer.KeyedPage[nexudus.File]{}, err
 			}
-			if prev, ok := p.seen[f.ID]; ok && !f.UpdatedOn.After(prev) {
-				continue
+			if first {
+				p.total, first = pg.TotalItems, false
 			}
-			p.seen[f.ID] = f.UpdatedOn.Time
-			fresh++
-			if err := fn(f); err != nil {
-				return err
+			for _, b := range pg.Bad {
+				bad(b)
 			}
-		}
-		if !pg.HasNextPage || (pg.TotalPages > 0 && page >= pg.TotalPages) || len(pg.Records)+pg.Unsigned+len(pg.Bad) == 0 {
+			signed := pg.Records[:0:0]
+			for _, f := range pg.Records {
+				if f.Signed { // the client drops them already; never trust one filter
+					signed = append(signed, f)
+				}
+			}
+			return syncer.KeyedPage[nexudus.File]{Records: signed, TotalItems: pg.TotalItems, TotalPages: pg.TotalPages,
+				HasNextPage: pg.HasNextPage, Skipped: pg.Unsigned + len(pg.Bad) + len(pg.Records) - len(signed)}, nil
+		},
+		Key: func(f nexudus.File) (int64, time.Time) { return f.ID, f.UpdatedOn.Time },
+		Visit: func(_ context.Context, fresh []nexudus.File) error {
+			for _, f := range fresh {
+				if err := fn(f); err != nil {
+					return err
+				}
+			}
 			return nil
-		}
-		if n := len(pg.Records); n > 0 {
-			if last := pg.Records[n-1].UpdatedOn.UTC().Truncate(time.Minute); last.After(from) {
-				from, page = last, 1
-				continue
-			}
-			if page > 1 && fresh == 0 {
-				return fmt.Errorf("list from %s page %d: a turned page brought nothing new; the server is not paging as asked", minuteOrStart(from), page)
-			}
-		}
-		page++
+		},
+	}.Run(ctx)
+	if err == nil && res.Stopped {
+		return errNotPaging
 	}
-}
-
-func minuteOrStart(t time.Time) string {
-	if t.IsZero() {
-		return "the start"
-	}
-	return nexudus.FormatMinute(t)
+	return err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/coworkdocs/syncd/internal/coredata"
 	"github.com/coworkdocs/syncd/internal/nexudus"
 	"github.com/coworkdocs/syncd/internal/state"
+	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
 
 // Source is the Nexudus side: list pages and downloads. The client's rate
@@ -157,7 +158,7 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 	v.rep.Parents, v.rep.CoreDataFiles = v.ix.parents, v.ix.listed
 	p := newPager(src)
 	if err := p.walk(ctx, nexudus.ListQuery{UpdatedFrom: opt.From}, func(f nexudus.File) error {
-		v.rep.Listed = len(p.seen)
+		v.rep.Listed = p.seen.Len()
 		err := v.file(ctx, f)
 		v.done++
 		if v.opt.Progress != nil {
@@ -167,7 +168,7 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 	}, v.badRecord); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	v.rep.Listed = len(p.seen)
+	v.rep.Listed = p.seen.Len()
 	if v.opt.Progress != nil {
 		v.opt.Progress(v.done, v.done) // the listing's end, whatever its first total said
 	}
@@ -344,12 +345,12 @@ func (v *verifier) secondLook(ctx context.Context) error {
 
 // orphans adds a row for each tagged CoreData file whose Nexudus file was
 // not listed, when the listing covered all of Nexudus.
-func (v *verifier) orphans(seen map[int64]time.Time) {
+func (v *verifier) orphans(seen *syncer.WalkSeen) {
 	if !v.rep.OrphansChecked {
 		return
 	}
 	for id, files := range v.ix.tagged {
-		if _, ok := seen[id]; ok {
+		if seen.Has(id) {
 			continue
 		}
 		if _, ok := v.bad[id]; ok {
