@@ -54,7 +54,15 @@ var (
 	bucketAudit    = []byte("audit")    // Nexudus id -> AuditFinding (last audit's problems)
 	bucketFollowed = []byte("followed") // Nexudus id -> Followed (re-filed by a person)
 
-	allBuckets = [][]byte{bucketFiles, bucketIntents, bucketFailures, bucketParked, bucketOwners, bucketMeta, bucketAudit, bucketFollowed}
+	// Terms acceptances (legal.go).
+	bucketLegalFiles   = []byte("legal_files")   // tag -> LegalFile (a text or a register)
+	bucketLegalIntents = []byte("legal_intents") // tag -> LegalIntent (create in flight)
+	bucketLegalRows    = []byte("legal_rows")    // location|month|acceptance id -> AcceptanceRow
+	bucketLegalIndex   = []byte("legal_index")   // acceptance id -> location|month of its row
+	bucketLegalMonths  = []byte("legal_months")  // location|month -> LegalMonth
+
+	allBuckets = [][]byte{bucketFiles, bucketIntents, bucketFailures, bucketParked, bucketOwners, bucketMeta, bucketAudit, bucketFollowed,
+		bucketLegalFiles, bucketLegalIntents, bucketLegalRows, bucketLegalIndex, bucketLegalMonths}
 )
 
 // Options tune Open. The zero value is what the daemon uses.
