@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -90,4 +91,85 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("%q: FormatMinute(%v) reads back as %v, %v", s, tm, m, err)
 		}
 	})
+}
+
+// The acceptance and text pages are decoded record by record: a page is
+// an error or a page, never both; no record is lost (each is kept or in
+// Bad); a kept record has an Id; a bad record's error names its place and
+// is short (no record's content in logs); and what was kept encodes and
+// decodes again to the same records.
+
+func FuzzDecodeAcceptancePage(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := decodeAcceptancePage(200, "application/json", body)
+		if err != nil {
+			if p != nil {
+				t.Fatal("page and error")
+			}
+			return
+		}
+		checkLegalPage(t, body, p.Records, p.Bad, func(a *Acceptance) int64 { return a.ID },
+			func(b []byte) ([]Acceptance, []BadRecord, error) {
+				p, err := decodeAcceptancePage(200, "application/json", b)
+				if err != nil {
+					return nil, nil, err
+				}
+				return p.Records, p.Bad, nil
+			})
+	})
+}
+
+func FuzzDecodeTextPage(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := decodeTextPage(200, "application/json", body)
+		if err != nil {
+			if p != nil {
+				t.Fatal("page and error")
+			}
+			return
+		}
+		checkLegalPage(t, body, p.Records, p.Bad, func(lt *LegalText) int64 { return lt.ID },
+			func(b []byte) ([]LegalText, []BadRecord, error) {
+				p, err := decodeTextPage(200, "application/json", b)
+				if err != nil {
+					return nil, nil, err
+				}
+				return p.Records, p.Bad, nil
+			})
+	})
+}
+
+func checkLegalPage[T any](t *testing.T, body []byte, records []T, bad []BadRecord, idOf func(*T) int64,
+	decode func([]byte) ([]T, []BadRecord, error)) {
+	t.Helper()
+	var env struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(bytes.TrimSpace(body), &env); err != nil {
+		t.Fatalf("decoded a page encoding/json refuses: %v", err)
+	}
+	if len(records)+len(bad) != len(env.Records) {
+		t.Fatalf("%d records kept and %d bad of %d", len(records), len(bad), len(env.Records))
+	}
+	for i := range records {
+		if idOf(&records[i]) == 0 {
+			t.Fatalf("record %d kept without an Id", i)
+		}
+	}
+	for _, b := range bad {
+		msg := b.Err.Error()
+		if !strings.HasPrefix(msg, "nexudus: record ") || len(msg) > 400 {
+			t.Fatalf("bad record %d: %q", b.ID, msg)
+		}
+	}
+	b1, err := json.Marshal(records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, againBad, err := decode([]byte(`{"Records":` + string(b1) + `}`))
+	if err != nil || len(againBad) != 0 {
+		t.Fatalf("re-decode %s: %v %v", b1, err, againBad)
+	}
+	b2, _ := json.Marshal(again)
+	if !bytes.Equal(b1, b2) {
+		t.Fatalf("round trip\n%s\n%s", b1, b2)
+	}
 }

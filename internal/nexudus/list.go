@@ -18,7 +18,9 @@ import (
 
 const filesPath = "/api/spaces/coworkerdatafiles"
 
-// ListQuery selects signed files by update time.
+// ListQuery selects records by update (or creation) time: signed files
+// (ListPage), acceptances (ListAcceptancesPage) and legal texts
+// (ListTextsPage).
 type ListQuery struct {
 	// UpdatedFrom is sent rounded down to the minute (the filter's
 	// resolution); zero: no lower bound.
@@ -26,6 +28,9 @@ type ListQuery struct {
 	// UpdatedTo is sent as its minute, which the server reads as "up to
 	// the end of that minute"; zero: open.
 	UpdatedTo time.Time
+	// CreatedFrom and CreatedTo bound CreatedOn the same way (the
+	// documented from_/to_<Entity>_CreatedOn); zero: open.
+	CreatedFrom, CreatedTo time.Time
 	// Business restricts to one location; 0: all.
 	Business int64
 }
@@ -86,21 +91,40 @@ func (e *envelope[T]) pageSize() int {
 
 // listValues builds the documented query for q and page.
 func (c *Client) listValues(q ListQuery, page int) url.Values {
+	v := c.rangeValues(filePrefix, q, page)
+	v.Set(filePrefix+"Signed", "true")
+	return v
+}
+
+// filePrefix starts the names of the files list's filters.
+const filePrefix = "CoworkerDataFile_"
+
+// rangeValues is the query every list of syncd's sends, for the entity
+// whose filters start with prefix ("CoworkerDataFile_"): page, page size,
+// ascending UpdatedOn, q's bounds (from-bounds rounded down to the minute,
+// the filters' resolution) and location, each omitted when zero.
+func (c *Client) rangeValues(prefix string, q ListQuery, page int) url.Values {
 	v := url.Values{
-		"page":                    {strconv.Itoa(page)},
-		"size":                    {strconv.Itoa(c.cfg.PageSize)},
-		"orderBy":                 {"UpdatedOn"},
-		"dir":                     {"1"},
-		"CoworkerDataFile_Signed": {"true"},
+		"page":    {strconv.Itoa(page)},
+		"size":    {strconv.Itoa(c.cfg.PageSize)},
+		"orderBy": {"UpdatedOn"},
+		"dir":     {"1"},
 	}
-	if !q.UpdatedFrom.IsZero() {
-		v.Set("from_CoworkerDataFile_UpdatedOn", FormatMinute(q.UpdatedFrom))
-	}
-	if !q.UpdatedTo.IsZero() {
-		v.Set("to_CoworkerDataFile_UpdatedOn", FormatMinute(q.UpdatedTo))
+	for _, b := range []struct {
+		key string
+		at  time.Time
+	}{
+		{"from_" + prefix + "UpdatedOn", q.UpdatedFrom},
+		{"to_" + prefix + "UpdatedOn", q.UpdatedTo},
+		{"from_" + prefix + "CreatedOn", q.CreatedFrom},
+		{"to_" + prefix + "CreatedOn", q.CreatedTo},
+	} {
+		if !b.at.IsZero() {
+			v.Set(b.key, FormatMinute(b.at))
+		}
 	}
 	if q.Business != 0 {
-		v.Set("CoworkerDataFile_Business", strconv.FormatInt(q.Business, 10))
+		v.Set(prefix+"Business", strconv.FormatInt(q.Business, 10))
 	}
 	return v
 }
@@ -282,30 +306,4 @@ func (c *Client) Get(ctx context.Context, id int64) (*File, error) {
 		return nil, c.wrap(err, "get file %d", id)
 	}
 	return &f, nil
-}
-
-const auditsPath = "/api/sys/coworkerlegalcontentaudits"
-
-// LegalContentAudits returns every legal content acceptance of a customer,
-// all pages.
-func (c *Client) LegalContentAudits(ctx context.Context, coworkerID int64) ([]LegalContentAudit, error) {
-	var out []LegalContentAudit
-	for page := 1; ; page++ {
-		v := url.Values{
-			"page":                               {strconv.Itoa(page)},
-			"size":                               {strconv.Itoa(c.cfg.PageSize)},
-			"orderBy":                            {"Id"},
-			"dir":                                {"1"},
-			"CoworkerLegalContentAudit_Coworker": {strconv.FormatInt(coworkerID, 10)},
-		}
-		var env envelope[LegalContentAudit]
-		r := request{op: "legal content audits page " + strconv.Itoa(page), path: auditsPath, query: v}
-		if err := c.getJSON(ctx, r, &env); err != nil {
-			return nil, c.wrap(err, "legal content audits of coworker %d: page %d", coworkerID, page)
-		}
-		out = append(out, env.Records...)
-		if !env.HasNextPage || len(env.Records) == 0 || (env.TotalPages > 0 && page >= env.TotalPages) {
-			return out, nil
-		}
-	}
 }

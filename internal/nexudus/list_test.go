@@ -208,43 +208,6 @@ func TestListGuardsAgainstEndlessPaging(t *testing.T) {
 			if pages != tt.wantPages {
 				t.Fatalf("%d pages", pages)
 			}
-			if _, err := c.LegalContentAudits(context.Background(), 1); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-}
-
-func TestLegalContentAudits(t *testing.T) {
-	for _, asName := range []bool{false, true} {
-		t.Run(fmt.Sprint("names=", asName), func(t *testing.T) {
-			e := newEnv(t, nexudustest.Options{AuditTypeAsName: asName}, func(c *Config) { c.PageSize = 2 })
-			for i := 0; i < 5; i++ {
-				e.sim.AddAudit(nexudustest.AuditSpec{CoworkerID: 9, BusinessID: 3, Name: "Plan terms", LegalContentType: 6,
-					TariffUniqueID: "tariff-1", LegalContentAuditUniqueID: fmt.Sprint("v", i), CreatedOn: t0})
-			}
-			e.sim.AddAudit(nexudustest.AuditSpec{CoworkerID: 8, LegalContentType: 4})
-			got, err := e.c.LegalContentAudits(context.Background(), 9)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 5 || e.sim.Count(nexudustest.RouteAudits) != 3 {
-				t.Fatalf("%d audits in %d pages", len(got), e.sim.Count(nexudustest.RouteAudits))
-			}
-			a := got[4]
-			if a.CoworkerID != 9 || a.BusinessID != 3 || a.LegalContentType != TariffTerms || a.TariffUniqueId != "tariff-1" ||
-				a.LegalContentAuditUniqueId != "v4" || !a.CreatedOn.Equal(t0) || a.ID == 0 {
-				t.Fatalf("audit %+v", a)
-			}
-			for _, r := range e.sim.Requests() {
-				if r.Route == nexudustest.RouteAudits && r.Query.Get("CoworkerLegalContentAudit_Coworker") != "9" {
-					t.Fatalf("query %v", r.Query)
-				}
-			}
-			e.sim.FailNext(nexudustest.RouteAudits, 1, nexudustest.Fault{Status: 403})
-			if _, err := e.c.LegalContentAudits(context.Background(), 9); !errors.Is(err, ErrForbidden) {
-				t.Fatalf("403: %v", err)
-			}
 		})
 	}
 }

@@ -68,15 +68,47 @@ type rangeFilter struct {
 	at    time.Time
 }
 
-func (f rangeFilter) keep(rec *FileSpec) bool {
-	t := rec.UpdatedOn
+func (f rangeFilter) keep(rec *FileSpec) bool { return f.keepTimes(rec.CreatedOn, rec.UpdatedOn) }
+
+// keepTimes applies the bound to a record created and updated then.
+func (f rangeFilter) keepTimes(created, updated time.Time) bool {
+	t := updated
 	if f.field == "CreatedOn" {
-		t = rec.CreatedOn
+		t = created
 	}
 	if f.from {
 		return !t.Before(f.at)
 	}
 	return t.Before(f.at.Add(time.Minute))
+}
+
+// parseRanges reads the range filters from_/to_ prefix+UpdatedOn and
+// prefix+CreatedOn present in q, in zone, with the documented 400 entry
+// for each bound not in YYYY-MM-DDTHH:mm.
+func parseRanges(q url.Values, prefix string, zone *time.Location) ([]rangeFilter, []fieldError) {
+	var (
+		ranges []rangeFilter
+		errs   []fieldError
+	)
+	for _, field := range []string{"UpdatedOn", "CreatedOn"} {
+		for _, from := range []bool{true, false} {
+			key := "to_" + prefix + field
+			if from {
+				key = "from_" + prefix + field
+			}
+			v := q.Get(key)
+			if v == "" {
+				continue
+			}
+			at, ok := parseMinute(v, zone)
+			if !ok {
+				errs = append(errs, fieldError{AttemptedValue: v, Message: "is not a valid date in the format YYYY-MM-DDTHH:mm", PropertyName: key})
+				continue
+			}
+			ranges = append(ranges, rangeFilter{field: field, from: from, at: at})
+		}
+	}
+	return ranges, errs
 }
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
@@ -86,25 +118,8 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	defer s.unlockAndSend(w, rec) // no network writes under the lock
 	w = rec
 	p, errs := parsePaging(q, []string{"Id", "UpdatedOn", "CreatedOn", "Name"}, "Id")
-	var ranges []rangeFilter
-	for _, field := range []string{"UpdatedOn", "CreatedOn"} {
-		for _, from := range []bool{true, false} {
-			key := "to_" + filterPrefix + field
-			if from {
-				key = "from_" + filterPrefix + field
-			}
-			v := q.Get(key)
-			if v == "" {
-				continue
-			}
-			at, ok := parseMinute(v, s.zone())
-			if !ok {
-				errs = append(errs, fieldError{AttemptedValue: v, Message: "is not a valid date in the format YYYY-MM-DDTHH:mm", PropertyName: key})
-				continue
-			}
-			ranges = append(ranges, rangeFilter{field: field, from: from, at: at})
-		}
-	}
+	ranges, rangeErrs := parseRanges(q, filterPrefix, s.zone())
+	errs = append(errs, rangeErrs...)
 	var signed *bool
 	if v := q.Get(filterPrefix + "Signed"); v != "" && !s.opts.IgnoreSignedFilter {
 		b, err := strconv.ParseBool(v)

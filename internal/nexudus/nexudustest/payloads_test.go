@@ -187,29 +187,90 @@ func TestGetHasTheRecordedFullShape(t *testing.T) {
 	}
 }
 
+// The acceptances list is the document's example (audits_list.json, from
+// nexudus-coworkerlegalcontentaudits-search.txt): envelope, record members
+// and their types, and times as the document writes them, the trap of
+// local time with a literal Z too.
 func TestAuditsHaveTheRecordedShape(t *testing.T) {
 	path := "/api/sys/coworkerlegalcontentaudits?page=1&size=15&orderBy=Name&dir=1"
 	add := func(s *Server) {
-		s.AddAudit(AuditSpec{CoworkerID: 5, BusinessID: 1, Name: "Plan terms", LegalContentType: 6,
-			TariffUniqueID: "7a1c0e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b", LegalContentAuditUniqueID: "2f3e4d5c-6b7a-4988-a7b6-c5d4e3f2a1b0"})
-		s.AddAudit(AuditSpec{CoworkerID: 5, BusinessID: 1, Name: "Privacy", LegalContentType: 4})
+		s.AddAcceptance(AcceptanceSpec{CoworkerID: 5, BusinessID: 1, Name: "Plan terms", LegalContentType: 6,
+			TariffUniqueID: "7a1c0e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b", TextUniqueID: "2f3e4d5c-6b7a-4988-a7b6-c5d4e3f2a1b0"})
+		s.AddAcceptance(AcceptanceSpec{CoworkerID: 5, BusinessID: 1, Name: "Privacy", LegalContentType: 4,
+			CreatedOn: t0.Add(-time.Hour), UpdatedOn: t0})
 	}
-	s := newSim(t, Options{})
-	add(s)
-	got := body(t, get(t, s, path, login(t, s)), http.StatusOK)
-	sameShape(t, "audits page", got, syncd.ShapeRules{Layouts: listTimes}, "audits_list.json")
+	for _, opts := range []Options{{}, {LocalTimeWithZ: true}} {
+		s := newSim(t, opts)
+		add(s)
+		got := body(t, get(t, s, path, login(t, s)), http.StatusOK)
+		sameShape(t, "audits page", got, syncd.ShapeRules{Layouts: listTimes}, "audits_list.json")
+	}
 
 	// AuditTypeAsName departs from the document on purpose (the client
 	// reads both); the comparison says where.
-	s = newSim(t, Options{AuditTypeAsName: true})
+	s := newSim(t, Options{AuditTypeAsName: true})
 	add(s)
-	got = body(t, get(t, s, path, login(t, s)), http.StatusOK)
+	got := body(t, get(t, s, path, login(t, s)), http.StatusOK)
 	diffs, err := syncd.ShapeDiff(got, syncd.ShapeRules{}, recorded(t, "audits_list.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"Records[].LegalContentType: string, recorded as number"}; !slices.Equal(diffs, want) {
 		t.Fatalf("AuditTypeAsName: %q, want %q", diffs, want)
+	}
+}
+
+// textsReference is the recorded acceptances page with its record's own
+// members replaced by those SPEC.md gives a LegalContentAudit (no document
+// shows one): the envelope and the record's tail stay the document's.
+func textsReference(t *testing.T) []byte {
+	t.Helper()
+	var page map[string]any
+	if err := json.Unmarshal(recorded(t, "audits_list.json"), &page); err != nil {
+		t.Fatal(err)
+	}
+	rec := page["Records"].([]any)[0].(map[string]any)
+	for _, k := range []string{"CoworkerId", "LegalContentAuditUniqueId"} {
+		if _, ok := rec[k]; !ok {
+			t.Fatalf("the recording has no %s any more", k)
+		}
+		delete(rec, k)
+	}
+	// BusinessId, Name, LegalContentType and TariffUniqueId are the
+	// acceptance's, with their recorded types.
+	rec["Content"], rec["Author"] = "", nil
+	b, _ := json.Marshal(page)
+	return b
+}
+
+// The texts list and a text by id have the acceptances' envelope and
+// record tail, with the fields SPEC.md lists (a choice, see legal.go).
+func TestTextsHaveTheShapeOfTheRecordedAcceptances(t *testing.T) {
+	ref := textsReference(t)
+	for _, opts := range []Options{{}, {LocalTimeWithZ: true}} {
+		s := newSim(t, opts)
+		id := s.AddText(TextSpec{BusinessID: 1, Name: "Plan terms", Content: "# Terms\n", Author: "Legal team", LegalContentType: 6,
+			TariffUniqueID: "7a1c0e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b"})
+		s.AddText(TextSpec{BusinessID: 1, Name: "Privacy", Content: "Privacy", LegalContentType: 4})
+		tok := login(t, s)
+		got := body(t, get(t, s, "/api/sys/legalcontentaudits?page=1&size=15&orderBy=Name&dir=1", tok), http.StatusOK)
+		diffs, err := syncd.ShapeDiff(got, syncd.ShapeRules{Layouts: listTimes}, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diffs) > 0 {
+			t.Errorf("texts page differs in shape:\n  %s\nanswer: %s", strings.Join(diffs, "\n  "), got)
+		}
+		var refPage struct{ Records []json.RawMessage }
+		_ = json.Unmarshal(ref, &refPage)
+		one := body(t, get(t, s, "/api/sys/legalcontentaudits/"+itoa(id), tok), http.StatusOK)
+		diffs, err = syncd.ShapeDiff(one, syncd.ShapeRules{Layouts: []string{"UpdatedOn", "CreatedOn"}}, refPage.Records[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diffs) > 0 {
+			t.Errorf("text differs in shape:\n  %s\nanswer: %s", strings.Join(diffs, "\n  "), one)
+		}
 	}
 }
 

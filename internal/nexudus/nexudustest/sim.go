@@ -13,6 +13,12 @@
 // ones (401, throttle, wrong password, HTML error page) are sent as
 // recorded, and its tests compare the shape of every other answer with
 // the recorded one, as the client's contract tests decode the same files.
+//
+// Besides CoworkerDataFiles it serves terms acceptances
+// (CoworkerLegalContentAudits, documented) and the versions of the legal
+// texts they name (LegalContentAudits, which no document describes): what
+// it does on the texts' endpoints, and wherever else the documents are
+// silent, is a choice, each written down and marked as one in legal.go.
 package nexudustest
 
 import (
@@ -39,7 +45,9 @@ const (
 	RouteDownload       Route = "download"        // GET .../getFileData/{id}
 	RouteSignedDownload Route = "signed-download" // GET .../getSignedFileData/{id}
 	RouteStorage        Route = "storage"         // GET /storage/{key} (redirect target)
-	RouteAudits         Route = "audits"          // GET /api/sys/coworkerlegalcontentaudits
+	RouteAudits         Route = "audits"          // GET /api/sys/coworkerlegalcontentaudits (acceptances)
+	RouteTexts          Route = "texts"           // GET /api/sys/legalcontentaudits
+	RouteTextGet        Route = "text-get"        // GET /api/sys/legalcontentaudits/{id}
 )
 
 // Defaults for Options.
@@ -75,8 +83,8 @@ type Options struct {
 	// IgnoreSignedFilter makes the list ignore CoworkerDataFile_Signed, so
 	// clients must check Signed on each record themselves.
 	IgnoreSignedFilter bool
-	// AuditTypeAsName writes LegalContentType as its enum name instead of
-	// its number.
+	// AuditTypeAsName writes LegalContentType, of acceptances and texts,
+	// as its enum name instead of its number.
 	AuditTypeAsName bool
 
 	// RedirectDownloads answers both download routes with a 302 to a
@@ -123,7 +131,9 @@ type Server struct {
 	byUpdated []*FileSpec
 	// signedAfter[i] counts the signed files in byUpdated[i:].
 	signedAfter []int
-	audits      map[int64]*AuditSpec
+	acceptances map[int64]*AcceptanceSpec
+	texts       map[int64]*TextSpec
+	denied      map[string]bool // roles the API user lacks (DenyRole)
 	blobs       map[string]blob
 	tokens      map[string]time.Time // access token -> expiry (sim clock)
 	renew       map[string]bool      // live refresh tokens
@@ -171,17 +181,19 @@ func New(opts Options) *Server {
 		opts.ThrottleStatus = http.StatusConflict
 	}
 	s := &Server{
-		opts:   opts,
-		clock:  clock{base: opts.Now},
-		nextID: 1000,
-		files:  map[int64]*FileSpec{},
-		audits: map[int64]*AuditSpec{},
-		blobs:  map[string]blob{},
-		tokens: map[string]time.Time{},
-		renew:  map[string]bool{},
-		grants: map[string]int{},
-		counts: map[Route]int{},
-		secret: []byte(randomHex(16)),
+		opts:        opts,
+		clock:       clock{base: opts.Now},
+		nextID:      1000,
+		files:       map[int64]*FileSpec{},
+		acceptances: map[int64]*AcceptanceSpec{},
+		texts:       map[int64]*TextSpec{},
+		denied:      map[string]bool{},
+		blobs:       map[string]blob{},
+		tokens:      map[string]time.Time{},
+		renew:       map[string]bool{},
+		grants:      map[string]int{},
+		counts:      map[Route]int{},
+		secret:      []byte(randomHex(16)),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/token", s.wrap(RouteToken, s.handleToken))
@@ -190,7 +202,9 @@ func New(opts Options) *Server {
 	mux.Handle("GET /api/spaces/coworkerdatafiles/{id}", s.wrap(RouteGet, s.handleGet))
 	mux.Handle("GET /api/spaces/coworkerdatafiles/getFileData/{id}", s.wrap(RouteDownload, s.handleDownload(false)))
 	mux.Handle("GET /api/spaces/coworkerdatafiles/getSignedFileData/{id}", s.wrap(RouteSignedDownload, s.handleDownload(true)))
-	mux.Handle("GET /api/sys/coworkerlegalcontentaudits", s.wrap(RouteAudits, s.handleAudits))
+	mux.Handle("GET /api/sys/coworkerlegalcontentaudits", s.wrap(RouteAudits, s.handleAcceptances))
+	mux.Handle("GET /api/sys/legalcontentaudits", s.wrap(RouteTexts, s.handleTexts))
+	mux.Handle("GET /api/sys/legalcontentaudits/{id}", s.wrap(RouteTextGet, s.handleText))
 	storage := s.wrap(RouteStorage, s.handleStorage)
 	mux.Handle("GET /storage/{key}", storage)
 	s.srv = httptest.NewServer(mux)
@@ -259,11 +273,15 @@ func (s *Server) wrap(route Route, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// serve authenticates (except the token and storage routes) and runs h.
+// serve authenticates (except the token and storage routes), checks the
+// route's role (DenyRole) and runs h.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route Route, h http.HandlerFunc) {
 	if route != RouteToken && route != RouteStorage && !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeRecorded(w, http.StatusUnauthorized, unauthorizedBody)
+		return
+	}
+	if s.forbidden(w, route) {
 		return
 	}
 	h(w, r)

@@ -443,34 +443,6 @@ func TestMutations(t *testing.T) {
 	}
 }
 
-func TestAudits(t *testing.T) {
-	for _, asName := range []bool{false, true} {
-		s := newSim(t, Options{AuditTypeAsName: asName})
-		for i := 0; i < 5; i++ {
-			s.AddAudit(AuditSpec{CoworkerID: 9, BusinessID: 1, Name: "Terms", LegalContentType: 6, TariffUniqueID: "t-1"})
-		}
-		s.AddAudit(AuditSpec{CoworkerID: 8, LegalContentType: 1})
-		tok := login(t, s)
-		var env struct {
-			Records    []map[string]any
-			TotalItems int
-		}
-		decode(t, get(t, s, "/api/sys/coworkerlegalcontentaudits?CoworkerLegalContentAudit_Coworker=9&size=2&page=3", tok), 200, &env)
-		if env.TotalItems != 5 || len(env.Records) != 1 {
-			t.Fatalf("audits %+v", env)
-		}
-		want := any(6.0)
-		if asName {
-			want = "TariffTerms"
-		}
-		if got := env.Records[0]["LegalContentType"]; got != want {
-			t.Fatalf("LegalContentType %v, want %v", got, want)
-		}
-		var bad map[string]any
-		decode(t, get(t, s, "/api/sys/coworkerlegalcontentaudits?CoworkerLegalContentAudit_Coworker=x", tok), 400, &bad)
-	}
-}
-
 func TestLatencyAndClock(t *testing.T) {
 	s := New(Options{Latency: 30 * time.Millisecond, Now: func() time.Time { return t0 }})
 	defer s.Close()

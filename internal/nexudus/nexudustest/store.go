@@ -151,36 +151,6 @@ func (s *Server) Delete(id int64) bool {
 	return ok
 }
 
-// AuditSpec is a CoworkerLegalContentAudit. LegalContentType is the
-// documented enum number (1 GeneralTerms ... 6 TariffTerms).
-type AuditSpec struct {
-	ID                        int64
-	CoworkerID                int64
-	BusinessID                int64
-	Name                      string
-	LegalContentType          int
-	TariffUniqueID            string
-	LegalContentAuditUniqueID string
-	CreatedOn                 time.Time
-}
-
-// AddAudit stores an audit record and returns its Id.
-func (s *Server) AddAudit(a AuditSpec) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a.ID == 0 {
-		s.nextID++
-		a.ID = s.nextID
-	} else if a.ID > s.nextID {
-		s.nextID = a.ID
-	}
-	if a.CreatedOn.IsZero() {
-		a.CreatedOn = s.clock.now()
-	}
-	s.audits[a.ID] = &a
-	return a.ID
-}
-
 func uuid() string {
 	h := randomHex(16)
 	return fmt.Sprintf("%s-%s-4%s-a%s-%s", h[:8], h[8:12], h[13:16], h[17:20], h[20:32])
