@@ -50,6 +50,7 @@ func (c *checkConfigCommand) Run(_ context.Context, args []string) error {
 	fmt.Fprintf(stdout, "  state    %s\n", cfg.State.Path)
 	fmt.Fprintf(stdout, "  schedule %q, lookback %s, concurrency %d\n", cfg.Sync.Schedule, cfg.Sync.Lookback, cfg.Sync.Concurrency)
 	fmt.Fprintf(stdout, "  audit    %s\n", auditText(cfg.Audit))
+	fmt.Fprintf(stdout, "  legal    %s\n", legalText(cfg.Legal))
 	return nil
 }
 
@@ -67,6 +68,14 @@ func auditText(a config.Audit) string {
 		drift = "restores drift"
 	}
 	return fmt.Sprintf("%q, %s, %s", a.Schedule, repair, drift)
+}
+
+// legalText says whether terms acceptances are mirrored.
+func legalText(l config.Legal) string {
+	if !l.Enabled {
+		return "off (legal.enabled: false)"
+	}
+	return fmt.Sprintf("terms acceptances on: texts titled %q, registers titled %q", l.TextTitle, l.RegisterTitle)
 }
 
 func locationsText(ids []int64) string {

@@ -206,7 +206,7 @@ func (m *Main) openStore() (*state.Store, func(), error) {
 
 // engine is the engine of one poll or audit on the open state file.
 func (m *Main) engine(st *state.Store, abort context.Context) (*syncer.Engine, error) {
-	opt, err := engineOptions(m.Config, m.metrics.engine, m.Logger)
+	opt, err := engineOptions(m.Config, m.clients.nexudus, m.metrics.engine, m.Logger)
 	if err != nil {
 		return nil, &ExitError{Code: exitUsage, Err: err}
 	}

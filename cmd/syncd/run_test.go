@@ -342,7 +342,7 @@ func TestCheckConfig(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	mustContain(t, "check-config", out, "ok", "location 1 -> "+testParentA, `audit    "@daily", repairs deletions and removed tags, reports drift`)
+	mustContain(t, "check-config", out, "ok", "location 1 -> "+testParentA, `audit    "@daily", repairs deletions and removed tags, reports drift`, "legal    off (legal.enabled: false)")
 
 	raw, _ := os.ReadFile(e.config)
 	wrongKey := filepath.Join(e.dir, "wrong-key.yaml")

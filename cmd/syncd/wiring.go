@@ -100,13 +100,22 @@ func noLimitIfZero(n int) int {
 }
 
 // engineOptions maps configuration onto the engine's options; the store,
-// the contexts and the run mode are added per run.
-func engineOptions(cfg *config.Config, m *syncer.Metrics, log *zap.Logger) (syncer.Options, error) {
+// the contexts and the run mode are added per run. src is the Nexudus
+// client, which also lists terms acceptances (legal.enabled).
+func engineOptions(cfg *config.Config, src syncer.LegalSource, m *syncer.Metrics, log *zap.Logger) (syncer.Options, error) {
 	tmpl := cfg.CoreData.TitleTemplate
 	if tmpl == nil {
 		return syncer.Options{}, fmt.Errorf("coredata.title: the configuration was not validated")
 	}
+	var lg syncer.LegalOptions
+	if cfg.Legal.Enabled {
+		if cfg.Legal.Titles == nil {
+			return syncer.Options{}, fmt.Errorf("legal.text_title: the configuration was not validated")
+		}
+		lg = syncer.LegalOptions{Source: src, Titles: cfg.Legal.Titles}
+	}
 	return syncer.Options{
+		Legal:        lg,
 		ParentFor:    cfg.CoreData.ParentFor,
 		Parents:      cfg.CoreData.AllParents(),
 		Businesses:   cfg.Nexudus.Businesses,

@@ -7,6 +7,7 @@ import (
 	"text/template"
 
 	"github.com/coworkdocs/syncd/internal/coredata"
+	"github.com/coworkdocs/syncd/internal/legal"
 	"github.com/coworkdocs/syncd/internal/nexudus"
 	syncer "github.com/coworkdocs/syncd/internal/sync"
 	"time"
@@ -20,6 +21,7 @@ type Config struct {
 	State    State    `yaml:"state"`
 	Sync     Sync     `yaml:"sync"`
 	Audit    Audit    `yaml:"audit"`
+	Legal    Legal    `yaml:"legal"`
 	HTTP     HTTP     `yaml:"http"`
 	Log      Log      `yaml:"log"`
 
@@ -94,6 +96,17 @@ type Audit struct {
 	RestoreDrift bool `yaml:"restore_drift"`
 }
 
+// Legal is terms acceptances (docs/design.md#guarantee-9).
+type Legal struct {
+	// Enabled mirrors the acceptances and the texts accepted.
+	Enabled bool `yaml:"enabled"`
+	// TextTitle and RegisterTitle are Go templates (internal/legal).
+	TextTitle     string `yaml:"text_title"`
+	RegisterTitle string `yaml:"register_title"`
+	// Titles are both templates, parsed by Validate.
+	Titles *legal.Titles `yaml:"-"`
+}
+
 type HTTP struct {
 	Listen string `yaml:"listen"`
 }
@@ -141,6 +154,7 @@ func Defaults() Config {
 			BackfillWindow:  7 * 24 * time.Hour,
 		},
 		Audit: Audit{Schedule: "@daily", Repair: true},
+		Legal: Legal{TextTitle: legal.DefaultTextTitle, RegisterTitle: legal.DefaultRegisterTitle},
 		HTTP:  HTTP{Listen: "127.0.0.1:9464"},
 		Log:   Log{Level: "info", Format: "json"},
 	}

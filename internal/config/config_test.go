@@ -71,6 +71,22 @@ func TestAuditDefaults(t *testing.T) {
 	}
 }
 
+// Terms acceptances are off by default, with SPEC's titles parsed.
+func TestLegalDefaults(t *testing.T) {
+	cfg, err := Parse("x.yaml", []byte(base), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Legal.Enabled || cfg.Legal.TextTitle != "{{.Name}} ({{.LegalContentType}}) {{.CreatedOn}}" ||
+		cfg.Legal.RegisterTitle != "Terms acceptances {{.BusinessId}} {{.Month}}" || cfg.Legal.Titles == nil {
+		t.Errorf("legal defaults = %+v", cfg.Legal)
+	}
+	on, err := Parse("x.yaml", []byte(base+"legal:\n  enabled: true\n"), env(nil))
+	if err != nil || !on.Legal.Enabled {
+		t.Fatalf("legal.enabled: %v %+v", err, on.Legal)
+	}
+}
+
 // base is a minimal valid file that each case below breaks in one place.
 const base = `nexudus:
   base_url: https://spaces.nexudus.com
@@ -138,6 +154,9 @@ func TestParseErrorsNameKeyAndFile(t *testing.T) {
 		{"stuck bound too short", base + "sync:\n  stuck_after: 1m\n", "sync.stuck_after: must be 0 (automatic) or at least 10m"},
 		{"audit schedule", base + "audit:\n  schedule: nightly\n", "audit.schedule: \"nightly\" is not a cron spec"},
 		{"audit key", base + "audit:\n  repair_drift: true\n", "unknown key audit.repair_drift"},
+		{"legal key", base + "legal:\n  enable: true\n", "unknown key legal.enable"},
+		{"legal text title field", base + "legal:\n  text_title: \"{{.Title}}\"\n", "legal.text_title:"},
+		{"legal register title empty", base + "legal:\n  register_title: \"  \"\n", "legal.register_title: empty template"},
 		{"listen", base + "http:\n  listen: 9464\n", "http.listen: must be host:port"},
 		{"log level", base + "log:\n  level: verbose\n", "log.level"},
 		{"log format", base + "log:\n  format: xml\n", "log.format"},
@@ -261,7 +280,8 @@ func TestExampleConfig(t *testing.T) {
 	}
 	want := Defaults()
 	if cfg.Sync != want.Sync || cfg.Audit != want.Audit || cfg.HTTP != want.HTTP || cfg.Log != want.Log || cfg.Nexudus.PageSize != want.Nexudus.PageSize ||
-		cfg.Nexudus.FilePath != want.Nexudus.FilePath || cfg.CoreData.Title != want.CoreData.Title {
+		cfg.Nexudus.FilePath != want.Nexudus.FilePath || cfg.CoreData.Title != want.CoreData.Title ||
+		cfg.Legal.Enabled != want.Legal.Enabled || cfg.Legal.TextTitle != want.Legal.TextTitle || cfg.Legal.RegisterTitle != want.Legal.RegisterTitle {
 		t.Fatalf("the example's values drifted from the defaults:\n%+v\n%+v", cfg.Sync, want.Sync)
 	}
 }

@@ -237,7 +237,7 @@ var unknownFieldPattern = regexp.MustCompile(`^line (\d+): field (.+) not found 
 
 var sectionOfType = map[string]string{
 	"Config": "", "Nexudus": "nexudus.", "CoreData": "coredata.", "State": "state.",
-	"Sync": "sync.", "Audit": "audit.", "HTTP": "http.", "Log": "log.",
+	"Sync": "sync.", "Audit": "audit.", "Legal": "legal.", "HTTP": "http.", "Log": "log.",
 }
 
 func unknownKeyMessage(m string) string {

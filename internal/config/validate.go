@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/coworkdocs/syncd/internal/httpx"
+	"github.com/coworkdocs/syncd/internal/legal"
 )
 
 // uuidPattern accepts CoreData ids: canonical lowercase or uppercase UUIDs.
@@ -97,6 +98,15 @@ func (c *Config) Validate() error {
 			v.fail("audit.schedule", fmt.Sprintf("%q is not a cron spec (\"\" turns the audit off): %v", a, err))
 		}
 	}
+
+	// The titles are checked even while legal.enabled is false, so that
+	// turning it on cannot fail later.
+	titles, err := legal.ParseTitles(c.Legal.TextTitle, c.Legal.RegisterTitle)
+	if err != nil {
+		key, msg, _ := strings.Cut(err.Error(), ": ")
+		v.fail(key, msg)
+	}
+	c.Legal.Titles = titles
 
 	if c.HTTP.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
