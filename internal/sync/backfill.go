@@ -78,6 +78,13 @@ func (e *Engine) Backfill(ctx context.Context, from time.Time, window time.Durat
 			break
 		}
 	}
+	if finished {
+		// Terms acceptances since from, in one walk: their records are
+		// small, and a month's register needs them all.
+		if err := e.pollLegalFrom(r, from); err != nil {
+			errs = append(errs, fmt.Errorf("terms acceptances: %w", err))
+		}
+	}
 	if finished && !held && !e.opt.DryRun {
 		if err := e.cursors.ClearBackfill(); err != nil {
 			errs = append(errs, fmt.Errorf("backfill: clear progress: %w", err))

@@ -103,6 +103,7 @@ type Store interface {
 	FailureRecords
 	Cursors
 	AuditRecords
+	LegalRecords
 	Counts() (mapped, parked, failing, intents int, err error)
 }
 
@@ -142,6 +143,8 @@ type Options struct {
 	Now          func() time.Time
 	Logger       *zap.Logger
 	Metrics      *Metrics
+	// Legal turns terms acceptances on (legal.enabled).
+	Legal LegalOptions
 }
 
 // Engine mirrors signed Nexudus files into CoreData. It is safe for one
@@ -156,6 +159,7 @@ type Engine struct {
 	fails    failureBook
 	cursors  Cursors
 	audits   AuditRecords
+	legal    LegalRecords
 	counts   func() (mapped, parked, failing, intents int, err error)
 	opt      Options
 	log      *zap.Logger
@@ -203,10 +207,13 @@ func New(src Source, sink Sink, store Store, opt Options) (*Engine, error) {
 	if opt.Logger == nil {
 		opt.Logger = zap.NewNop()
 	}
+	if opt.Legal.Source != nil {
+		opt.Metrics.enableLegal()
+	}
 	ans := &answers{}
 	return &Engine{
 		answers: ans, src: nexudusSide{src, ans}, sink: coreDataSide{sink, ans},
-		mappings: store, intents: store, cursors: store, audits: store, counts: store.Counts,
+		mappings: store, intents: store, cursors: store, audits: store, legal: store, counts: store.Counts,
 		fails: failureBook{FailureRecords: store, maxAttempts: opt.MaxAttempts, backoff: opt.Backoff, unavailableBackoff: opt.UnavailableBackoff},
 		opt:   opt, log: opt.Logger, m: opt.Metrics,
 	}, nil

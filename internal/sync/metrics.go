@@ -1,6 +1,7 @@
 package sync
 
 import (
+	gosync "sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,11 @@ type Metrics struct {
 	refused       prometheus.Gauge
 	backfill      prometheus.Gauge
 	audit         *auditMetrics
+	// legal exists only once an engine with terms acceptances is built:
+	// the legal metrics are exported with legal.enabled only.
+	factory   promauto.Factory
+	legalOnce gosync.Once
+	legal     *legalMetrics
 }
 
 // refusalReasons are the values of syncd_parent_refusals_total's reason.
@@ -121,6 +127,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.polls.WithLabelValues("success")
 	m.polls.WithLabelValues("failure")
 	m.audit = newAuditMetrics(f)
+	m.factory = f
 	return m
 }
 

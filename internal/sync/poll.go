@@ -48,6 +48,9 @@ func (e *Engine) Poll(ctx context.Context) (*Report, error) {
 			errs = append(errs, err)
 		}
 	}
+	if err := e.pollLegal(r); err != nil {
+		errs = append(errs, fmt.Errorf("terms acceptances: %w", err))
+	}
 	return e.finish(ctx, r, errs)
 }
 

@@ -19,6 +19,8 @@ type Report struct {
 	Failed []FileError
 	// Planned is what a dry run would do.
 	Planned []Action
+	// Legal is the terms acceptances' part (legal.enabled).
+	Legal LegalReport
 }
 
 // FileError is one file's failure.
@@ -87,6 +89,20 @@ func (r *Report) Sort() {
 
 // Summary is one line for logs and the terminal.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("created=%d updated=%d unchanged=%d skipped=%d failed=%d parked=%d adopted=%d bytes_uploaded=%d",
+	s := fmt.Sprintf("created=%d updated=%d unchanged=%d skipped=%d failed=%d parked=%d adopted=%d bytes_uploaded=%d",
 		r.Created, r.Updated, r.Unchanged, r.Skipped, len(r.Failed), r.Parked, r.Adopted, r.BytesUploaded)
+	if l := r.Legal; l.Files != nil {
+		s += fmt.Sprintf(" legal_acceptances=%d legal_texts=%d legal_registers=%d legal_without_text=%d",
+			l.Acceptances, l.written("text"), l.written("register"), l.UnknownTexts)
+		if len(l.Denied) > 0 {
+			sort.Strings(l.Denied)
+			s += fmt.Sprintf(" legal_roles_missing=%v", l.Denied)
+		}
+	}
+	return s
+}
+
+// written counts the files of a kind created or given a new version.
+func (l LegalReport) written(kind string) int {
+	return l.Files[kind+"/"+legalCreated] + l.Files[kind+"/"+legalUpdated]
 }
