@@ -16,13 +16,16 @@ import (
 )
 
 // withAudit adds an audit section to the env's config.
-func (e *env) withAudit(section string) {
+func (e *env) withAudit(section string) { e.withSection("audit:\n" + section) }
+
+// withSection adds a section (its heading and keys) to the env's config.
+func (e *env) withSection(section string) {
 	e.t.Helper()
 	raw, err := os.ReadFile(e.config)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cfg := strings.Replace(string(raw), "http:\n", "audit:\n"+section+"http:\n", 1)
+	cfg := strings.Replace(string(raw), "http:\n", section+"http:\n", 1)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		e.t.Fatal(err)
 	}

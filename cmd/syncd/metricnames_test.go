@@ -86,6 +86,7 @@ func TestMetricNames(t *testing.T) {
 func scrapeNames(t *testing.T) map[string]bool {
 	t.Helper()
 	e := newEnv(t, "")
+	e.withSection("legal:\n  enabled: true\n") // the legal metrics exist only then
 	e.addSigned(1, "agreement")
 	e.nx.FailNext(nexudustest.RouteList, 1, nexudustest.Fault{Status: 503}) // one retry, so syncd_api_retries_total shows
 	m := NewMain(io.Discard, io.Discard)

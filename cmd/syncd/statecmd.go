@@ -228,15 +228,27 @@ func stateLs(st *state.Store, asJSON bool, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	legalEntries, err := st.LegalEntries()
+	if err != nil {
+		return err
+	}
 	if asJSON {
+		// Contracts first, one object per line; then texts and
+		// registers, told apart by their "kind".
 		enc := json.NewEncoder(w)
 		for _, e := range entries {
 			if err := enc.Encode(e); err != nil {
 				return err
 			}
 		}
+		for _, e := range legalEntries {
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
+	defer legalTable(w, legalEntries)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NEXUDUS_ID\tSTATUS\tCOREDATA_ID\tMD5\tATTEMPTS\tNEXT_ATTEMPT\tLAST_ERROR")
 	for _, e := range entries {
@@ -251,6 +263,20 @@ func stateLs(st *state.Store, asJSON bool, w io.Writer) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.NexudusID, e.Status, dash(e.CoreDataID), dash(e.MD5), e.Attempts, next, dash(lastErr))
 	}
 	return tw.Flush()
+}
+
+// legalTable lists texts and registers below the contracts, when any.
+func legalTable(w io.Writer, entries []state.LegalEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tTAG\tSTATUS\tCOREDATA_ID\tMD5")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Kind, e.Tag, e.Status, dash(e.CoreDataID), dash(e.MD5))
+	}
+	_ = tw.Flush()
 }
 
 func dash(s string) string {
