@@ -417,3 +417,11 @@ func updateMonth(tx *bolt.Tx, business int64, month string, fn func(*LegalMonth)
 	fn(&lm)
 	return putJSON(b, key, lm)
 }
+
+// MarkMonthDirty marks one location's month for its register to be
+// written again (the daemon's audit, after a person deleted it).
+func (s *Store) MarkMonthDirty(business int64, month string) error {
+	return s.update("mark month dirty", month, func(tx *bolt.Tx) error {
+		return updateMonth(tx, business, month, func(lm *LegalMonth) { lm.Dirty = true })
+	})
+}

@@ -26,7 +26,9 @@ type AuditOptions struct {
 
 // AuditProblem is one mapped file that is not ok.
 type AuditProblem struct {
-	NexudusID  int64       `json:"nexudus_id"`
+	NexudusID int64 `json:"nexudus_id"`
+	// Tag names a text or register (terms acceptances); NexudusID is 0.
+	Tag        string      `json:"tag,omitempty"`
 	CoreDataID string      `json:"coredata_id"`
 	Status     AuditStatus `json:"status"`
 	Reason     string      `json:"reason"`
@@ -143,6 +145,7 @@ func (e *Engine) Audit(ctx context.Context, opt AuditOptions) (*AuditReport, err
 		}
 		e.logProblem(log, a)
 	}
+	e.auditLegal(r, log, opt, ls, rep)
 	if r.list.Err() == nil && !r.out.tripped() {
 		// Creates an earlier audit's repair left open (an outage, a
 		// kill): the next audit, not only the next poll, takes them up.

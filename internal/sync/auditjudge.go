@@ -88,33 +88,44 @@ func (v AuditVerdict) Reason() string {
 // ids of other CoreData files tagged for the record. It is pure: no I/O,
 // no clock.
 func JudgeMapped(m state.Mapping, held *Held, others []string) AuditVerdict {
+	return judgeFile(fileRef{tag: FileTag(m.NexudusID), coreDataID: m.CoreDataID, md5: m.MD5, parent: m.Parent, title: m.Title}, held, others)
+}
+
+// fileRef is what syncd recorded of a file it mirrors, whatever it
+// mirrors (a contract, a text, a register): one CoreData file per tag.
+type fileRef struct {
+	tag, coreDataID, md5, parent, title string
+}
+
+// judgeFile is the one judgement of a file syncd recorded.
+func judgeFile(m fileRef, held *Held, others []string) AuditVerdict {
 	var v AuditVerdict
 	add := func(s AuditStatus, format string, args ...any) {
 		v.Findings = append(v.Findings, AuditFinding{Status: s, Reason: fmt.Sprintf(format, args...)})
 	}
 	if held == nil {
-		add(AuditMissing, "CoreData file %s, which the state file maps, no longer exists (a read by id answered 404)", m.CoreDataID)
+		add(AuditMissing, "CoreData file %s, which the state file maps, no longer exists (a read by id answered 404)", m.coreDataID)
 		if len(others) > 0 {
-			add(AuditDuplicate, "other CoreData files are tagged %s: %s", FileTag(m.NexudusID), strings.Join(others, ", "))
+			add(AuditDuplicate, "other CoreData files are tagged %s: %s", m.tag, strings.Join(others, ", "))
 		}
 		return v
 	}
-	if cd, rec := strings.ToLower(held.Digest), strings.ToLower(m.MD5); rec != "" && cd != rec {
+	if cd, rec := strings.ToLower(held.Digest), strings.ToLower(m.md5); rec != "" && cd != rec {
 		add(AuditDrift, "CoreData's current digest %s is not the %s syncd mirrored (a version uploaded in CoreData)", orNone(cd), rec)
 	}
 	if len(others) > 0 {
 		add(AuditDuplicate, "besides %s, CoreData files %s are tagged %s; syncd keeps writing to %s and deletes none",
-			held.ID, strings.Join(others, ", "), FileTag(m.NexudusID), held.ID)
+			held.ID, strings.Join(others, ", "), m.tag, held.ID)
 	}
 	if !held.Tagged {
-		add(AuditUntagged, "CoreData file %s lost its tag %s", held.ID, FileTag(m.NexudusID))
+		add(AuditUntagged, "CoreData file %s lost its tag %s", held.ID, m.tag)
 	}
 	switch {
-	case held.Parent != "" && held.Parent != m.Parent && held.Title != m.Title:
-		add(AuditMoved, "CoreData file %s was re-filed from %s to %s and renamed", held.ID, orNone(m.Parent), held.Parent)
-	case held.Parent != "" && held.Parent != m.Parent:
-		add(AuditMoved, "CoreData file %s was re-filed from %s to %s", held.ID, orNone(m.Parent), held.Parent)
-	case held.Title != m.Title:
+	case held.Parent != "" && held.Parent != m.parent && held.Title != m.title:
+		add(AuditMoved, "CoreData file %s was re-filed from %s to %s and renamed", held.ID, orNone(m.parent), held.Parent)
+	case held.Parent != "" && held.Parent != m.parent:
+		add(AuditMoved, "CoreData file %s was re-filed from %s to %s", held.ID, orNone(m.parent), held.Parent)
+	case held.Title != m.title:
 		add(AuditMoved, "CoreData file %s was renamed", held.ID)
 	}
 	return v

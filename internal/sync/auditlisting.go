@@ -19,11 +19,14 @@ import (
 // fit (a digest that is not md5 hex, an unparsable created time, more
 // than one nexudus-file tag) is kept whole in odd.
 type auditListing struct {
-	files   map[string]heldFile
-	odd     map[string]*coredata.File
-	byTag   map[int64]string   // the first file tagged for a record
-	extra   map[int64][]string // the others: duplicates
-	parents []string           // the parents, interned; heldFile.parent indexes it
+	files map[string]heldFile
+	odd   map[string]*coredata.File
+	byTag map[int64]string   // the first file tagged for a record
+	extra map[int64][]string // the others: duplicates
+	// legal are the files with a nexudus-legal-* tag (texts, registers;
+	// few), by tag; they are kept whole in odd.
+	legal   map[string][]string
+	parents []string // the parents, interned; heldFile.parent indexes it
 	parent  map[string]uint32
 	listed  []string // the parents listed, in listing order
 }
@@ -44,6 +47,7 @@ func newAuditListing(sizeHint int) *auditListing {
 	return &auditListing{
 		files: make(map[string]heldFile, sizeHint), odd: map[string]*coredata.File{},
 		byTag: make(map[int64]string, sizeHint), extra: map[int64][]string{}, parent: map[string]uint32{},
+		legal: map[string][]string{},
 	}
 }
 
@@ -72,8 +76,15 @@ func (ls *auditListing) add(f coredata.File, listed string) {
 			ls.byTag[id] = f.ID
 		}
 	}
+	legalFile := false
+	for _, t := range f.Tags {
+		if isLegalTag(t) && !containsString(ls.legal[t], f.ID) {
+			ls.legal[t] = append(ls.legal[t], f.ID)
+			legalFile = true
+		}
+	}
 	hf, ok := compact(f, ids)
-	if !ok {
+	if !ok || legalFile {
 		cp := f
 		ls.odd[f.ID] = &cp
 		return
@@ -127,6 +138,15 @@ func titleSum(s string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(s))
 	return h.Sum64()
+}
+
+func containsString(ss []string, s string) bool {
+	for _, o := range ss {
+		if o == s {
+			return true
+		}
+	}
+	return false
 }
 
 func containsID(ids []int64, id int64) bool {

@@ -50,6 +50,7 @@ type LegalRecords interface {
 	MonthRows(business int64, month string) ([]state.AcceptanceRow, error)
 	LegalMonths() ([]state.LegalMonth, error)
 	MarkMonthsDirty(textUniqueID string) (int, error)
+	MarkMonthDirty(business int64, month string) error
 }
 
 // The roles a 403 names (the documents' names).
@@ -81,6 +82,14 @@ type legalRun struct {
 	backfillFrom   time.Time // a backfill's start; zero in a poll
 }
 
+func (e *Engine) newLegalRun(r *run) *legalRun {
+	if r.rep.Legal.Files == nil {
+		r.rep.Legal.Files = map[string]int{}
+	}
+	return &legalRun{e: e, r: r, listings: map[string]map[string][]tagged{}, texts: map[string]bool{},
+		unknown: map[string]bool{}, denied: map[string]bool{}, acceptSeen: NewWalkSeen()}
+}
+
 func (e *Engine) legalOn() bool { return e.opt.Legal.Source != nil }
 
 func (e *Engine) titles() *legal.Titles {
@@ -104,9 +113,8 @@ func (e *Engine) pollLegalFrom(r *run, backfillFrom time.Time) error {
 	if !e.legalOn() || r.out.tripped() || r.list.Err() != nil {
 		return nil
 	}
-	lr := &legalRun{e: e, r: r, listings: map[string]map[string][]tagged{}, texts: map[string]bool{},
-		unknown: map[string]bool{}, denied: map[string]bool{}, acceptSeen: NewWalkSeen(), backfillFrom: backfillFrom}
-	r.rep.Legal.Files = map[string]int{}
+	lr := e.newLegalRun(r)
+	lr.backfillFrom = backfillFrom
 	var errs []error
 	// Texts first: an acceptance of a version published since the last
 	// poll then finds its text.

@@ -281,3 +281,86 @@ func TestLegalUnknownVersionIsFilledInLater(t *testing.T) {
 		t.Fatalf("row not filled in: %+v", rows[0])
 	}
 }
+
+// The daemon's audit judges texts and registers as contracts: a deleted
+// register and a deleted text are written again at once, a removed tag is
+// put back, a re-filed register is followed, a person's version of a text
+// is reported; the next audit finds them all ok.
+func TestAuditRepairsTextsAndRegisters(t *testing.T) {
+	w := newLegalWorld(t, nexudustest.Options{})
+	now := w.nx.Now()
+	month := legal.Month(now.Add(-time.Hour))
+	for i, u := range []string{"t1", "t2", "t3"} {
+		w.nx.AddText(nexudustest.TextSpec{UniqueID: u, BusinessID: 1, Name: "Terms " + u, Content: "content " + u, UpdatedOn: now.Add(-2 * time.Hour)})
+		w.nx.AddAcceptance(nexudustest.AcceptanceSpec{CoworkerID: int64(i + 1), BusinessID: 1, TextUniqueID: u, CreatedOn: now.Add(-time.Hour), UpdatedOn: now.Add(-time.Hour)})
+	}
+	w.nx.AddAcceptance(nexudustest.AcceptanceSpec{CoworkerID: 9, BusinessID: 2, TextUniqueID: "t1", CreatedOn: now.Add(-time.Hour), UpdatedOn: now.Add(-time.Hour)})
+	w.poll()
+	deletedReg := w.one(legal.RegisterTag(1, month))
+	deletedText := w.one(legal.TextTag("t1"))
+	untagged := w.one(legal.TextTag("t2"))
+	edited := w.one(legal.TextTag("t3"))
+	moved := w.one(legal.RegisterTag(2, month))
+	w.cd.DeleteFile(deletedReg.ID)
+	w.cd.DeleteFile(deletedText.ID)
+	w.cd.SetTags(untagged.ID, []string{"nexudus", "legal-hold"})
+	w.cd.UploadVersion(edited.ID, []byte("a person's edit"), "text/markdown")
+	const elsewhere = "4f1e0c3a-0000-4000-8000-00000000aaaa"
+	w.cd.Move(moved.ID, elsewhere)
+
+	rep, err := w.engine(w.legalOn).Audit(context.Background(), repairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTag := map[string]syncer.AuditProblem{}
+	for _, p := range rep.Problems {
+		byTag[p.Tag] = p
+	}
+	for tag, want := range map[string]syncer.AuditStatus{
+		legal.RegisterTag(1, month): syncer.AuditMissing, legal.TextTag("t1"): syncer.AuditMissing,
+		legal.TextTag("t2"): syncer.AuditUntagged, legal.TextTag("t3"): syncer.AuditDrift, legal.RegisterTag(2, month): syncer.AuditMoved,
+	} {
+		if byTag[tag].Status != want {
+			t.Errorf("%s: %+v, want %s", tag, byTag[tag], want)
+		}
+	}
+	text := w.one(legal.TextTag("t1"))
+	if text.ID == deletedText.ID || string(text.Versions[0].Content) != "content t1" {
+		t.Fatalf("the deleted text was not written again: %+v", text)
+	}
+	rows, _ := w.register(1, month)
+	if len(rows) != 3 || rows[0].TextCoreDataID != text.ID {
+		t.Fatalf("the deleted register was not rebuilt citing the new text file: %+v", rows)
+	}
+	if f := w.one(legal.TextTag("t2")); f.ID != untagged.ID || !containsTag(f.Tags, "legal-hold") {
+		t.Fatalf("tag not put back beside the person's: %+v", f.Tags)
+	}
+	if f := w.one(legal.TextTag("t3")); len(f.Versions) != 2 {
+		t.Fatalf("the person's version was overwritten: %d versions", len(f.Versions))
+	}
+	// Register 2 cites t1, whose file is new: its next version goes to
+	// the file where the person put it.
+	w.now = w.now.Add(5 * time.Minute)
+	w.poll()
+	if f := w.one(legal.RegisterTag(2, month)); f.ID != moved.ID || f.Parent != elsewhere {
+		t.Fatalf("the re-filed register: %+v", f)
+	}
+	again, err := w.engine(w.legalOn).Audit(context.Background(), repairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range again.Problems {
+		if p.Tag != "" && p.Status != syncer.AuditDrift {
+			t.Errorf("after the repairs: %+v", p)
+		}
+	}
+}
+
+func containsTag(tags []string, tag string) bool {
+	for _, t := range tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
