@@ -88,7 +88,12 @@ func runVerify(ctx context.Context, cfg *config.Config, f verifyFlags, log *zap.
 	if err != nil {
 		return nil, &ExitError{Code: exitUsage, Err: err}
 	}
+	var lg verify.LegalSource
+	if cfg.Legal.Enabled {
+		lg = cl.nexudus
+	}
 	rep, err := verify.Run(ctx, cl.nexudus, cl.coredata, &stateMappings{cfg: cfg, log: log}, verify.Options{
+		Legal:        lg,
 		ParentFor:    cfg.CoreData.ParentFor,
 		Parents:      cfg.CoreData.AllParents(),
 		Businesses:   cfg.Nexudus.Businesses,

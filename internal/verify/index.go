@@ -16,6 +16,8 @@ type index struct {
 	// untagged are the mapped files listed without any such tag (a person
 	// removed it), by CoreData id.
 	untagged map[string]coredata.File
+	// legal are the files tagged for a text or register, by tag.
+	legal map[string][]coredata.File
 	// listed counts every file seen under the parents, tagged or not.
 	listed  int
 	parents int
@@ -24,7 +26,7 @@ type index struct {
 // listCoreData lists each parent once, by pages (ListFiles follows them),
 // never one request per file.
 func listCoreData(ctx context.Context, l Lister, parents []string, mapped map[string]bool, progress func(parent string, files int)) (*index, error) {
-	ix := &index{tagged: map[int64][]coredata.File{}, untagged: map[string]coredata.File{}}
+	ix := &index{tagged: map[int64][]coredata.File{}, untagged: map[string]coredata.File{}, legal: map[string][]coredata.File{}}
 	seenParent := map[string]bool{}
 	seenFile := map[string]bool{}
 	for _, p := range parents {
@@ -43,6 +45,7 @@ func listCoreData(ctx context.Context, l Lister, parents []string, mapped map[st
 			}
 			seenFile[f.ID] = true
 			ix.listed++
+			ix.addLegal(f)
 			ids := fileTags(f)
 			for _, id := range ids {
 				ix.tagged[id] = append(ix.tagged[id], f)

@@ -68,7 +68,11 @@ func WriteTable(w io.Writer, r *Report) error {
 		if row.Status == StatusOK {
 			continue
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", row.NexudusID, row.Status, dash(row.CoreDataID), row.Reason)
+		id := fmt.Sprint(row.NexudusID)
+		if row.Tag != "" {
+			id = row.Tag // a text or a register
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id, row.Status, dash(row.CoreDataID), row.Reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("verify: write table: %w", err)

@@ -41,7 +41,10 @@ func (s Status) Problem() bool { return s != StatusOK && s != StatusOrphan }
 // Row is one line of `syncd verify -json`: one Nexudus file, or one
 // orphan CoreData file. The JSON names are the command's contract.
 type Row struct {
-	NexudusID  int64  `json:"nexudus_id"`
+	NexudusID int64 `json:"nexudus_id"`
+	// Tag names a text or register (legal.enabled); NexudusID is then a
+	// text version's Id, or 0 for a register.
+	Tag        string `json:"tag,omitempty"`
 	CoreDataID string `json:"coredata_id"`
 	Status     Status `json:"status"`
 	Reason     string `json:"reason"`

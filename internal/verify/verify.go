@@ -57,6 +57,8 @@ type Options struct {
 	// MaxFileBytes caps a -deep download (nexudus.max_file_bytes).
 	MaxFileBytes int64
 	Logger       *zap.Logger
+	// Legal, when set (legal.enabled), checks texts and registers too.
+	Legal LegalSource
 	// Progress, when set, is told how many Nexudus files are done out of
 	// the listing's total (which may grow while it runs).
 	Progress func(done, total int)
@@ -176,6 +178,9 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 		return nil, err
 	}
 	v.orphans(p.seen)
+	if err := v.verifyLegal(ctx); err != nil {
+		return nil, err
+	}
 	v.finish()
 	return v.rep, nil
 }
