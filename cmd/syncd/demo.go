@@ -18,6 +18,7 @@ import (
 
 	"github.com/coworkdocs/syncd/internal/config"
 	"github.com/coworkdocs/syncd/internal/coredata/coredatatest"
+	"github.com/coworkdocs/syncd/internal/legal"
 	"github.com/coworkdocs/syncd/internal/nexudus/nexudustest"
 	syncer "github.com/coworkdocs/syncd/internal/sync"
 	"github.com/coworkdocs/syncd/internal/verify"
@@ -65,7 +66,7 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	}
 	nx := nexudustest.New(nexudustest.Options{})
 	defer nx.Close()
-	cd := coredatatest.New(coredatatest.Options{})
+	cd := coredatatest.New(coredatatest.Options{KeepContent: true})
 	defer cd.Close()
 
 	ids := make([]int64, len(demoContracts))
@@ -78,6 +79,8 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 			SignedFileName: signedName(c, file), SignedData: signedData(c, "signed"), Signed: c.signed,
 		})
 	}
+
+	demoTerms := demoLegal(nx)
 
 	dir, err := os.MkdirTemp("", "syncd-demo-*")
 	if err != nil {
@@ -99,13 +102,14 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	}{
 		{"run 1: first sync", nil},
 		{"run 2: nothing changed", nil},
-		{"run 3: Grace Hopper signed a new copy", func() {
+		{"run 3: Grace Hopper signed a new copy; Downtown's terms were edited", func() {
 			nx.Advance(time.Minute)
 			for i, c := range demoContracts {
 				if c.resign {
 					nx.SetSignedData(ids[i], "grace-hopper-membership-agreement-signed-v2.pdf", demoPDF(c.member, c.name, "signed again"))
 				}
 			}
+			nx.UpdateText(demoTerms, func(t *nexudustest.TextSpec) { t.Content += "\n6. Quiet hours start at 20:00.\n" })
 		}},
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -137,6 +141,15 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	tw.Flush()
 	fmt.Fprintln(stdout, "\nRun 2 uploaded nothing: every mapping and digest was already in the state file.")
 	fmt.Fprintln(stdout, "Unsigned contracts were never listed; the re-signed one became a second version of the same CoreData file.")
+	for _, f := range files {
+		if containsString(f.Tags, legal.TextTag("downtown-terms-2026")) && len(f.Versions) != 2 {
+			return fmt.Errorf("demo: the edited terms have %d version(s) in CoreData, want 2", len(f.Versions))
+		}
+	}
+	fmt.Fprintln(stdout, "Terms acceptances (legal.enabled): each version of a text is one file; its edit in run 3 became its second version.")
+	if err := demoRegister(stdout, cd); err != nil {
+		return err
+	}
 	return demoVerify(ctx, cfg, cd, stdout, interactive(stdout))
 }
 
@@ -271,6 +284,45 @@ func demoRun(ctx context.Context, cfg *config.Config, stderr io.Writer) (*syncer
 	return rep, nil
 }
 
+// demoLegal seeds the texts of the terms and a few acceptances of them at
+// both locations; it returns Downtown's terms, which run 3 edits.
+func demoLegal(nx *nexudustest.Server) int64 {
+	now := nx.Now()
+	month := time.Date(now.Year(), now.Month(), 1, 9, 0, 0, 0, time.UTC)
+	if month.After(now.Add(-time.Hour)) {
+		month = now.Add(-2 * time.Hour)
+	}
+	terms := nx.AddText(nexudustest.TextSpec{UniqueID: "downtown-terms-2026", BusinessID: demoDowntown, Name: "House rules", LegalContentType: 1,
+		Content: "# House rules\n\n1. Be kind.\n2. Clean up after yourself.\n", UpdatedOn: now.Add(-3 * time.Hour)})
+	nx.AddText(nexudustest.TextSpec{UniqueID: "harbour-privacy-2026", BusinessID: demoHarbour, Name: "Privacy policy", LegalContentType: 4,
+		Content: "# Privacy policy\n\nWe keep your data in the EU.\n", UpdatedOn: now.Add(-3 * time.Hour)})
+	for i, a := range []struct {
+		business int64
+		text     string
+		typ      int
+	}{{demoDowntown, "downtown-terms-2026", 1}, {demoDowntown, "downtown-terms-2026", 1}, {demoDowntown, "downtown-terms-2026", 1},
+		{demoHarbour, "harbour-privacy-2026", 4}, {demoHarbour, "harbour-privacy-2026", 4}} {
+		nx.AddAcceptance(nexudustest.AcceptanceSpec{CoworkerID: 7000 + int64(i), BusinessID: a.business, LegalContentType: a.typ,
+			Name: map[int]string{1: "House rules", 4: "Privacy policy"}[a.typ], TextUniqueID: a.text,
+			CreatedOn: month.Add(time.Duration(i) * time.Minute), UpdatedOn: now.Add(-2 * time.Hour)})
+	}
+	return terms
+}
+
+// demoRegister prints Downtown's register as CoreData holds it.
+func demoRegister(stdout io.Writer, cd *coredatatest.Server) error {
+	for _, f := range cd.Files() {
+		for _, t := range f.Tags {
+			if b, month, ok := legal.ParseRegisterTag(t); ok && b == demoDowntown {
+				fmt.Fprintf(stdout, "\nThe register %q (%s, %d version(s)) in CoreData:\n\n", f.Title, month, len(f.Versions))
+				_, err := stdout.Write(bytes.ReplaceAll(f.Versions[len(f.Versions)-1].Content, []byte("\r\n"), []byte("\n")))
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("demo: no register of Downtown in CoreData")
+}
+
 func demoConfig(nx *nexudustest.Server, cd *coredatatest.Server, statePath string) *config.Config {
 	cfg := config.Defaults()
 	cfg.Path = "(demo)"
@@ -284,6 +336,7 @@ func demoConfig(nx *nexudustest.Server, cd *coredatatest.Server, statePath strin
 	cfg.CoreData.Parents = map[int64]string{demoDowntown: demoDowntownID, demoHarbour: demoHarbourID}
 	cfg.CoreData.Dynatype = "Contract"
 	cfg.State.Path = statePath
+	cfg.Legal.Enabled = true
 	cfg.HTTP.Listen = ""
 	return &cfg
 }
@@ -332,4 +385,13 @@ func countSigned() int {
 // demoPDF is a minimal PDF-looking body: enough for distinct digests.
 func demoPDF(member, name, state string) []byte {
 	return []byte(fmt.Sprintf("%%PDF-1.4\n%% %s for %s (%s)\n%%%%EOF\n", name, member, state))
+}
+
+func containsString(ss []string, s string) bool {
+	for _, o := range ss {
+		if o == s {
+			return true
+		}
+	}
+	return false
 }

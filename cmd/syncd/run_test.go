@@ -374,11 +374,13 @@ func TestDemoShowsSecondRunUploadingNothingAndTheAuditRepairing(t *testing.T) {
 	}
 	mustContain(t, "demo", out, "run 1: first sync", "run 2: nothing changed", "Run 2 uploaded nothing",
 		`A person deletes "Alan Turing - Private office licence" in CoreData`, "NEXUDUS_ID  STATUS   COREDATA_ID",
-		"Its status page, while the demo runs:\n  http://127.0.0.1:", "Its audit found:", "missing  ", "mirrored again as ", "syncd verify now finds all 9 ok")
+		"Its status page, while the demo runs:\n  http://127.0.0.1:", "Its audit found:", "missing  ", "mirrored again as ", "syncd verify now finds all 13 ok",
+		"Id,UniqueId,CreatedOn,CoworkerId,BusinessId,LegalContentType,Name,TariffUniqueId,LegalContentAuditUniqueId,text_sha256,text_coredata_id",
+		"House rules (GeneralTerms)", "its edit in run 3 became its second version")
 	if strings.Contains(out, "state forget") {
 		t.Error("the demo still tells a person to repair by hand")
 	}
-	wantCounts(t, out[strings.Index(out, "syncd verify"):], map[string]string{"ok": "8", "missing": "1", "drift": "0", "duplicate": "0"})
+	wantCounts(t, out[strings.Index(out, "syncd verify"):], map[string]string{"ok": "12", "missing": "1", "drift": "0", "duplicate": "0"})
 	// The page it printed served the daemon's status while it ran; the
 	// daemon is gone once the demo ends.
 	addr := out[strings.Index(out, "http://127.0.0.1:"):]
