@@ -364,3 +364,23 @@ func containsTag(tags []string, tag string) bool {
 	}
 	return false
 }
+
+// An administrator deletes an acceptance in Nexudus: no UpdatedOn moves,
+// so no poll sees it, and its row stays in the register as evidence that
+// it was there (README "Terms acceptances"); later registers keep it.
+func TestLegalDeletedAcceptanceKeepsItsRow(t *testing.T) {
+	w := newLegalWorld(t, nexudustest.Options{})
+	now := w.nx.Now()
+	w.nx.AddText(nexudustest.TextSpec{UniqueID: "t1", BusinessID: 1, Name: "Terms", Content: "terms", UpdatedOn: now.Add(-time.Hour)})
+	gone := w.nx.AddAcceptance(nexudustest.AcceptanceSpec{CoworkerID: 1, BusinessID: 1, TextUniqueID: "t1", CreatedOn: now.Add(-time.Hour), UpdatedOn: now.Add(-time.Hour)})
+	w.poll()
+	month := legal.Month(now.Add(-time.Hour))
+	w.nx.DeleteAcceptance(gone)
+	w.nx.AddAcceptance(nexudustest.AcceptanceSpec{CoworkerID: 2, BusinessID: 1, TextUniqueID: "t1", CreatedOn: now.Add(-time.Hour), UpdatedOn: w.nx.Now()})
+	w.now = w.now.Add(5 * time.Minute)
+	w.poll()
+	rows, _ := w.register(1, month)
+	if len(rows) != 2 || rows[0].ID != gone {
+		t.Fatalf("rows %+v: the deleted acceptance's row must stay", rows)
+	}
+}
