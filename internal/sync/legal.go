@@ -179,6 +179,19 @@ func (e *Engine) locationOf(business int64) location {
 	return location{key: "business-" + strconv.FormatInt(business, 10), business: business}
 }
 
+// legalLowWater is where an open-ended walk that ended leaves its cursor:
+// held back where pages may have shifted, else caught up with the run's
+// start (a quiet tenant's cursor keeps up with the clock).
+func legalLowWater(r *run, res WalkResult) time.Time {
+	if res.HeldBack {
+		return minTime(res.LastMinute, res.Held)
+	}
+	if res.LastMinute.Before(minute(r.start)) {
+		return minute(r.start)
+	}
+	return res.LastMinute
+}
+
 // saveCursor moves a terms-acceptance cursor forward, never back, never
 // past the minute the run started (the contracts' rule).
 func (e *Engine) saveCursor(r *run, key string, lowWater time.Time) error {

@@ -44,13 +44,7 @@ func (e *Engine) walkAcceptances(lr *legalRun, loc location) error {
 		}
 		return err
 	}
-	low := res.LastMinute
-	if res.HeldBack {
-		low = minTime(low, res.Held)
-	} else if low.Before(minute(r.start)) {
-		low = minute(r.start)
-	}
-	return e.saveCursor(r, key, low)
+	return e.saveCursor(r, key, legalLowWater(r, res))
 }
 
 // markStreamFrom keeps the earliest minute a location's acceptances were

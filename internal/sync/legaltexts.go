@@ -63,13 +63,7 @@ func (e *Engine) walkTexts(lr *legalRun, fromStart bool) error {
 		}
 		return err
 	}
-	low := res.LastMinute
-	if res.HeldBack {
-		low = minTime(low, res.Held)
-	} else if low.Before(minute(r.start)) {
-		low = minute(r.start)
-	}
-	return e.saveCursor(r, textsCursor, low)
+	return e.saveCursor(r, textsCursor, legalLowWater(r, res))
 }
 
 // mirrorText mirrors one version; its failure is logged and counted, and
