@@ -371,11 +371,51 @@ func (s *Store) LegalMonths() ([]LegalMonth, error) {
 	return out, err
 }
 
+// PutLegalText records a text's file like PutLegalFile and, in the same
+// transaction, when the text is new to the state file or its bytes
+// changed, marks dirty every month with a row citing it (textUniqueID):
+// a crash between the two must not leave registers citing old bytes.
+func (s *Store) PutLegalText(f LegalFile, textUniqueID string) error {
+	if f.Tag == "" || f.CoreDataID == "" {
+		return wrap("put legal text", f.Tag, fmt.Errorf("%w: empty tag or CoreData id", ErrInvalid))
+	}
+	f.UpdatedOn, f.SyncedAt = utc(f.UpdatedOn), utc(f.SyncedAt)
+	return s.update("put legal text", f.Tag, func(tx *bolt.Tx) error {
+		files := tx.Bucket(bucketLegalFiles)
+		var before LegalFile
+		known := false
+		if v := files.Get([]byte(f.Tag)); v != nil {
+			known = json.Unmarshal(v, &before) == nil
+		}
+		if err := tx.Bucket(bucketLegalIntents).Delete([]byte(f.Tag)); err != nil {
+			return err
+		}
+		if err := putJSON(files, []byte(f.Tag), f); err != nil {
+			return err
+		}
+		if known && before.SHA256 == f.SHA256 {
+			return nil
+		}
+		_, err := markCitingTx(tx, textUniqueID)
+		return err
+	})
+}
+
 // MarkMonthsDirty marks dirty every month with a row citing a text: its
 // register must show the text's digest and file once they are known.
 func (s *Store) MarkMonthsDirty(textUniqueID string) (int, error) {
 	n := 0
 	err := s.update("mark months dirty", textUniqueID, func(tx *bolt.Tx) error {
+		var err error
+		n, err = markCitingTx(tx, textUniqueID)
+		return err
+	})
+	return n, err
+}
+
+func markCitingTx(tx *bolt.Tx, textUniqueID string) (int, error) {
+	n := 0
+	err := func() error {
 		months := map[string]bool{}
 		err := tx.Bucket(bucketLegalRows).ForEach(func(k, v []byte) error {
 			var r AcceptanceRow
@@ -401,7 +441,7 @@ func (s *Store) MarkMonthsDirty(textUniqueID string) (int, error) {
 			n++
 		}
 		return nil
-	})
+	}()
 	return n, err
 }
 

@@ -114,3 +114,31 @@ func TestLegalIntentEndsWithItsFile(t *testing.T) {
 		t.Fatal("a file without a CoreData id was recorded")
 	}
 }
+
+// A text recorded with new bytes marks the months citing it in the same
+// transaction (a kill between two commits left registers citing old
+// bytes for good); the same bytes again mark nothing.
+func TestPutLegalTextMarksCitingMonths(t *testing.T) {
+	s := openTemp(t)
+	row := AcceptanceRow{ID: 1, BusinessID: 1, Month: "2026-12", TextUniqueID: "u1", CreatedOn: time.Now()}
+	if _, err := s.PutAcceptances([]AcceptanceRow{row}); err != nil {
+		t.Fatal(err)
+	}
+	clean := func() {
+		if err := s.PutRegister(1, "2026-12", LegalFile{Tag: "reg", CoreDataID: "r", MD5: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, tc := range []struct {
+		sha   string
+		dirty bool
+	}{{"a", true}, {"a", false}, {"b", true}} {
+		clean()
+		if err := s.PutLegalText(LegalFile{Tag: "nexudus-legal-text-u1", CoreDataID: "t", MD5: "x", SHA256: tc.sha}, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if got := monthOf(t, s, 1, "2026-12").Dirty; got != tc.dirty {
+			t.Errorf("step %d (sha %s): dirty %v, want %v", i, tc.sha, got, tc.dirty)
+		}
+	}
+}

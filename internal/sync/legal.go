@@ -41,6 +41,7 @@ type LegalRecords interface {
 	LegalFile(tag string) (state.LegalFile, bool, error)
 	LegalFiles() ([]state.LegalFile, error)
 	PutLegalFile(f state.LegalFile) error
+	PutLegalText(f state.LegalFile, textUniqueID string) error
 	PutRegister(business int64, month string, f state.LegalFile) error
 	ForgetLegalFile(tag string) error
 	PutLegalIntent(in state.LegalIntent) error

@@ -22,9 +22,23 @@ func (e *Engine) walkAcceptances(lr *legalRun, loc location) error {
 	if err != nil {
 		return err
 	}
+	// The cursor is the last minute listed, on Nexudus' own clock, so a
+	// poll reads from it with a short overlap; the whole lookback is read
+	// again once a day (and on the first poll), for what a shifted page
+	// or a late record hid. Every poll re-reading the lookback would cost
+	// a busy tenant three requests per new acceptance (BENCHMARKS.md).
 	from := r.start.Add(-e.opt.Lookback)
+	wide := !has
+	lookbackKey := "legal-lookback-" + loc.key
 	if has {
-		from = cursor.Add(-e.opt.Lookback)
+		from = cursor.Add(-legalOverlap)
+		last, ok, err := e.cursors.Cursor(lookbackKey)
+		if err != nil {
+			return err
+		}
+		if !ok || r.start.Sub(last) >= legalLookbackEvery {
+			from, wide = cursor.Add(-e.opt.Lookback), true
+		}
 	}
 	if bf := lr.backfillFrom; !bf.IsZero() && bf.Before(from) {
 		from = bf
@@ -44,8 +58,24 @@ func (e *Engine) walkAcceptances(lr *legalRun, loc location) error {
 		}
 		return err
 	}
-	return e.saveCursor(r, key, legalLowWater(r, res))
+	low := res.LastMinute // Nexudus' clock: never caught up with syncd's
+	if res.HeldBack {
+		low = minTime(low, res.Held)
+	}
+	if err := e.saveCursor(r, key, low); err != nil {
+		return err
+	}
+	if wide && !e.opt.DryRun {
+		return e.cursors.SetCursor(lookbackKey, r.start)
+	}
+	return nil
 }
+
+// The acceptances' overlap and how often their whole lookback is read.
+const (
+	legalOverlap       = 10 * time.Minute
+	legalLookbackEvery = 24 * time.Hour
+)
 
 // markStreamFrom keeps the earliest minute a location's acceptances were
 // ever read from: every month that begins after it has all its rows.

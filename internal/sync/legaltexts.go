@@ -87,15 +87,11 @@ func (e *Engine) mirrorText(ctx context.Context, lr *legalRun, t nexudus.LegalTe
 		return
 	}
 	tag := legal.TextTag(t.UniqueID)
-	before, known, err := e.legal.LegalFile(tag)
-	if err != nil {
-		log.Error("terms acceptances: read the state file", zap.Error(err))
-		lr.count("text", legalFailed)
-		return
-	}
 	b := blobFile{tag: tag, parent: parent, title: title, filename: legal.TextFilename(fields), contentType: textContentType,
 		data: data, sha256: legal.SHA256Hex(data), source: state.LegalFile{SourceID: t.ID, UpdatedOn: t.UpdatedOn.Time}}
-	outcome, err := e.mirrorBlob(ctx, lr, b, e.legal.PutLegalFile)
+	// Recorded with the marks of the registers citing it, in one
+	// transaction: they then show its digest and file.
+	outcome, err := e.mirrorBlob(ctx, lr, b, func(f state.LegalFile) error { return e.legal.PutLegalText(f, t.UniqueID) })
 	lr.count("text", outcome)
 	if err != nil {
 		log.Warn("terms acceptances: mirror the text; the next poll tries again", zap.Error(err))
@@ -104,12 +100,6 @@ func (e *Engine) mirrorText(ctx context.Context, lr *legalRun, t nexudus.LegalTe
 	}
 	lr.texts[t.UniqueID] = true
 	delete(lr.unknown, t.UniqueID)
-	if !known || before.SHA256 != b.sha256 {
-		// Registers citing it now show its digest and file.
-		if _, err := e.legal.MarkMonthsDirty(t.UniqueID); err != nil {
-			log.Warn("terms acceptances: mark the registers citing the text", zap.Error(err))
-		}
-	}
 }
 
 func (lr *legalRun) count(kind, outcome string) {
