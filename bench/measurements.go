@@ -82,6 +82,13 @@ var measurements = []measurement{
 		}
 		return r.rows(), nil
 	}},
+	{"legal", func(ctx context.Context, h *harness) ([]row, error) {
+		r, err := measureLegal(ctx, h.subdir("legal"), h.sz.legalPerPoll, h.sz.legalPolls)
+		if err != nil {
+			return nil, err
+		}
+		return r.rows(), nil
+	}},
 	{"hot", func(ctx context.Context, h *harness) ([]row, error) {
 		if h.sz.name == smokeSizes.name {
 			return nil, nil // benchmarks, not a check: go test -bench runs them

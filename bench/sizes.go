@@ -27,6 +27,8 @@ type sizes struct {
 	repairFiles int // mapped files around the one the audit repairs
 
 	polls, pollRecords int
+
+	legalPerPoll, legalPolls int // new acceptances per 5-minute poll, steady polls
 }
 
 var fullSizes = sizes{
@@ -38,6 +40,7 @@ var fullSizes = sizes{
 	scale:       100_000,
 	repairFiles: 2000,
 	polls:       1000, pollRecords: 200,
+	legalPerPoll: 150, legalPolls: 3,
 }
 
 var smokeSizes = sizes{
@@ -49,4 +52,5 @@ var smokeSizes = sizes{
 	scale:       1000,
 	repairFiles: 150,
 	polls:       20, pollRecords: 30,
+	legalPerPoll: 5, legalPolls: 2,
 }

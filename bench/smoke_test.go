@@ -136,6 +136,32 @@ func TestSmokeAuditRepair(t *testing.T) {
 	checkRows(t, r.rows())
 }
 
+func TestSmokeLegal(t *testing.T) {
+	sz := smokeSizes
+	r, err := measureLegal(context.Background(), t.TempDir(), sz.legalPerPoll, sz.legalPolls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	polls := 2 * sz.legalPolls
+	if r.TextListsMin != 1 || r.TextListsMax != 1 || r.Relists+r.WideRelists != 0 {
+		t.Errorf("steady polls: %d to %d texts lists a poll, %d months listed again, want 1 and 0", r.TextListsMin, r.TextListsMax, r.Relists+r.WideRelists)
+	}
+	if st := r.Steady; st.nx[nexudustest.RouteAudits] < sz.legalPolls*len(legalLocations) || st.nx[nexudustest.RouteTextGet] != 0 || st.downloads() != 0 {
+		t.Errorf("steady polls: Nexudus requests %v", st.nx)
+	}
+	if r.Registers != sz.legalPolls*len(legalLocations) || r.Steady.cd[coredatatest.RouteUpdateContent] != r.Registers ||
+		r.Steady.cd[coredatatest.RouteCreate] != 0 || r.Steady.coredata() < 4*r.Registers || r.Steady.coredata() > 5*r.Registers {
+		t.Errorf("%d register versions in %d polls, CoreData requests %v, want one a location and poll, 4 to 5 requests each", r.Registers, sz.legalPolls, r.Steady.cd)
+	}
+	if r.RegisterRows != r.Window+polls*sz.legalPerPoll || r.RegisterBytes <= 0 {
+		t.Errorf("registers: %d rows, %d bytes uploaded", r.RegisterRows, r.RegisterBytes)
+	}
+	if r.Lost.uploads() != 0 || r.LostSame != r.LostFiles || r.LostFiles != len(legalTexts)+len(legalLocations) || r.LostAdded != 0 || r.LostRelists == 0 {
+		t.Errorf("lost state file: %v, %d of %d files identical, %d versions added, %d months listed by CreatedOn", r.Lost.cd, r.LostSame, r.LostFiles, r.LostAdded, r.LostRelists)
+	}
+	checkRows(t, r.rows())
+}
+
 // TestSmokeBinary runs the measurements that drive the syncd binary:
 // wall time, the daemon's memory and idle, and the state at scale.
 func TestSmokeBinary(t *testing.T) {

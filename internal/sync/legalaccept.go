@@ -73,7 +73,7 @@ func (e *Engine) walkAcceptances(lr *legalRun, loc location) error {
 
 // The acceptances' overlap and how often their whole lookback is read.
 const (
-	legalOverlap       = 10 * time.Minute
+	legalOverlap       = 2 * time.Minute
 	legalLookbackEvery = 24 * time.Hour
 )
 
