@@ -114,6 +114,12 @@ func (e *Engine) pollLegalFrom(r *run, backfillFrom time.Time) error {
 	if !e.legalOn() || r.out.tripped() || r.list.Err() != nil {
 		return nil
 	}
+	if e.opt.DryRun {
+		// A dry run writes nothing anywhere; terms acceptances have no
+		// plan to show yet beyond what a real poll would list.
+		e.log.Info("dry run: terms acceptances are not listed or written")
+		return nil
+	}
 	lr := e.newLegalRun(r)
 	lr.backfillFrom = backfillFrom
 	var errs []error

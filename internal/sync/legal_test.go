@@ -384,3 +384,17 @@ func TestLegalDeletedAcceptanceKeepsItsRow(t *testing.T) {
 		t.Fatalf("rows %+v: the deleted acceptance's row must stay", rows)
 	}
 }
+
+// A dry run writes nothing anywhere, terms acceptances included.
+func TestLegalDryRunWritesNothing(t *testing.T) {
+	w := newLegalWorld(t, nexudustest.Options{})
+	now := w.nx.Now()
+	w.nx.AddText(nexudustest.TextSpec{UniqueID: "t1", BusinessID: 1, Name: "Terms", Content: "terms", UpdatedOn: now.Add(-time.Hour)})
+	w.nx.AddAcceptance(nexudustest.AcceptanceSpec{CoworkerID: 1, BusinessID: 1, TextUniqueID: "t1", CreatedOn: now.Add(-time.Hour), UpdatedOn: now.Add(-time.Hour)})
+	if _, err := w.engine(w.legalOn, func(o *syncer.Options) { o.DryRun = true }).Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.cd.Files()); n != 0 {
+		t.Fatalf("a dry run made %d CoreData files", n)
+	}
+}
