@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,7 +16,9 @@ type LegalEntry struct {
 	CoreDataID string     `json:"coredata_id"`
 	MD5        string     `json:"md5"`
 	SHA256     string     `json:"sha256,omitempty"`
-	Status     Status     `json:"status"` // mirrored, intent
+	Status     Status     `json:"status"` // mirrored, intent, failed, parked
+	Attempts   int        `json:"attempts"`
+	LastError  string     `json:"last_error"`
 	Title      string     `json:"title"`
 	Parent     string     `json:"parent"`
 	Filename   string     `json:"filename"`
@@ -48,6 +51,10 @@ func (s *Store) LegalEntries() ([]LegalEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	failures, err := s.LegalFailures()
+	if err != nil {
+		return nil, err
+	}
 	var out []LegalEntry
 	seen := map[string]bool{}
 	for _, f := range files {
@@ -63,6 +70,17 @@ func (s *Store) LegalEntries() ([]LegalEntry, error) {
 			continue
 		}
 		out = append(out, LegalEntry{Kind: legalKind(in.Tag), Tag: in.Tag, CoreDataID: in.CoreDataID, Status: StatusIntent, Parent: in.Parent})
+	}
+	for _, f := range failures {
+		i := slices.IndexFunc(out, func(e LegalEntry) bool { return e.Tag == f.Tag })
+		if i < 0 {
+			out = append(out, LegalEntry{Kind: legalKind(f.Tag), Tag: f.Tag})
+			i = len(out) - 1
+		}
+		out[i].Status, out[i].Attempts, out[i].LastError = StatusFailed, f.Attempts, f.LastError
+		if f.Parked {
+			out[i].Status = StatusParked
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Tag < out[j].Tag })
 	return out, nil

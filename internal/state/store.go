@@ -55,14 +55,15 @@ var (
 	bucketFollowed = []byte("followed") // Nexudus id -> Followed (re-filed by a person)
 
 	// Terms acceptances (legal.go).
-	bucketLegalFiles   = []byte("legal_files")   // tag -> LegalFile (a text or a register)
-	bucketLegalIntents = []byte("legal_intents") // tag -> LegalIntent (create in flight)
-	bucketLegalRows    = []byte("legal_rows")    // location|month|acceptance id -> AcceptanceRow
-	bucketLegalIndex   = []byte("legal_index")   // acceptance id -> location|month of its row
-	bucketLegalMonths  = []byte("legal_months")  // location|month -> LegalMonth
+	bucketLegalFiles    = []byte("legal_files")    // tag -> LegalFile (a text or a register)
+	bucketLegalIntents  = []byte("legal_intents")  // tag -> LegalIntent (create in flight)
+	bucketLegalRows     = []byte("legal_rows")     // location|month|acceptance id -> AcceptanceRow
+	bucketLegalIndex    = []byte("legal_index")    // acceptance id -> location|month of its row
+	bucketLegalMonths   = []byte("legal_months")   // location|month -> LegalMonth
+	bucketLegalFailures = []byte("legal_failures") // tag -> LegalFailure (a text's or register's own failure)
 
 	allBuckets = [][]byte{bucketFiles, bucketIntents, bucketFailures, bucketParked, bucketOwners, bucketMeta, bucketAudit, bucketFollowed,
-		bucketLegalFiles, bucketLegalIntents, bucketLegalRows, bucketLegalIndex, bucketLegalMonths}
+		bucketLegalFiles, bucketLegalIntents, bucketLegalRows, bucketLegalIndex, bucketLegalMonths, bucketLegalFailures}
 )
 
 // Options tune Open. The zero value is what the daemon uses.

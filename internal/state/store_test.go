@@ -102,7 +102,7 @@ func TestOpenCreatesPrivateFileAndDir(t *testing.T) {
 			t.Errorf("mode of %s = %v, want %v", c.path, fi.Mode(), c.want)
 		}
 	}
-	if got := rawBucketsOf(t, s); strings.Join(got, ",") != "audit,failures,files,followed,intents,legal_files,legal_index,legal_intents,legal_months,legal_rows,meta,owners,parked" {
+	if got := rawBucketsOf(t, s); strings.Join(got, ",") != "audit,failures,files,followed,intents,legal_failures,legal_files,legal_index,legal_intents,legal_months,legal_rows,meta,owners,parked" {
 		t.Errorf("buckets = %v", got)
 	}
 	v, err := s.SchemaVersion()

@@ -52,6 +52,8 @@ type LegalRecords interface {
 	LegalMonths() ([]state.LegalMonth, error)
 	MarkMonthsDirty(textUniqueID string) (int, error)
 	MarkMonthDirty(business int64, month string) error
+	LegalFailure(tag string) (state.LegalFailure, bool, error)
+	RecordLegalFailure(tag, md5, msg string, now time.Time, maxAttempts int, backoff func(int) time.Duration) (state.LegalFailure, error)
 }
 
 // The roles a 403 names (the documents' names).

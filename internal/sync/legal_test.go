@@ -398,3 +398,50 @@ func TestLegalDryRunWritesNothing(t *testing.T) {
 		t.Fatalf("a dry run made %d CoreData files", n)
 	}
 }
+
+// Guarantee 5 for texts and registers: a file's own failure (CoreData
+// refusing its create) backs off and is parked after max_attempts, never
+// holding the others back; new bytes are tried at once.
+func TestLegalFileOwnFailureBacksOffAndParks(t *testing.T) {
+	w := newLegalWorld(t, nexudustest.Options{})
+	now := w.nx.Now()
+	bad := w.nx.AddText(nexudustest.TextSpec{UniqueID: "bad", BusinessID: 1, Name: "Terms", Content: "refused", UpdatedOn: now.Add(-time.Hour)})
+	w.nx.AddText(nexudustest.TextSpec{UniqueID: "good", BusinessID: 2, Name: "Privacy", Content: "fine", UpdatedOn: now.Add(-time.Hour)})
+	// CoreData refuses the first create of a poll (the refused text's:
+	// texts are walked by UpdatedOn, then Id); the other one does not
+	// wait for it.
+	refuse := func() { w.cd.InjectFault(coredatatest.Fault{Route: coredatatest.RouteCreate, Status: 422, Times: 1}) }
+	twoAttempts := func(o *syncer.Options) { w.legalOn(o); o.MaxAttempts = 2 }
+	poll := func() *syncer.Report {
+		rep, _ := w.engine(twoAttempts).Poll(context.Background())
+		return rep
+	}
+	refuse()
+	poll()
+	if got := len(w.filesTagged(legal.TextTag("bad"))); got != 0 {
+		t.Fatalf("%d files for the refused text", got)
+	}
+	w.one(legal.TextTag("good"))
+	creates := w.creates()
+	if rep := poll(); rep.Legal.Files["text/waiting"] != 1 || w.creates() != creates {
+		t.Fatalf("inside its backoff the text was tried again: %v, %d creates", rep.Legal.Files, w.creates()-creates)
+	}
+	w.now = w.now.Add(time.Hour) // past the backoff: the second attempt parks it
+	w.nx.Advance(time.Hour)
+	refuse()
+	poll()
+	w.now = w.now.Add(24 * time.Hour)
+	w.nx.Advance(24 * time.Hour)
+	creates = w.creates()
+	if rep := poll(); rep.Legal.Files["text/waiting"] != 1 || w.creates() != creates {
+		t.Fatalf("a parked text was tried again: %v", rep.Legal.Files)
+	}
+	w.cd.ClearFaults()
+	w.nx.UpdateText(bad, func(s *nexudustest.TextSpec) { s.Content = "accepted now" })
+	w.now = w.now.Add(5 * time.Minute)
+	w.nx.Advance(5 * time.Minute)
+	poll()
+	if f := w.one(legal.TextTag("bad")); string(f.Versions[0].Content) != "accepted now" {
+		t.Fatalf("new bytes were not tried at once: %q", f.Versions[0].Content)
+	}
+}

@@ -15,7 +15,7 @@ type legalMetrics struct {
 
 var legalKinds = []string{"text", "register"}
 
-var legalOutcomes = []string{legalCreated, legalUpdated, legalUnchanged, legalAdopted, legalFailed}
+var legalOutcomes = []string{legalCreated, legalUpdated, legalUnchanged, legalAdopted, legalFailed, legalWaiting}
 
 func newLegalMetrics(f promauto.Factory) *legalMetrics {
 	l := &legalMetrics{
@@ -25,7 +25,7 @@ func newLegalMetrics(f promauto.Factory) *legalMetrics {
 		}, []string{"outcome"}),
 		files: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "syncd", Name: "legal_files_total",
-			Help: "Texts and registers mirrored, by kind (text, register) and outcome (created, updated, unchanged, adopted, failed).",
+			Help: "Texts and registers mirrored, by kind (text, register) and outcome (created, updated, unchanged, adopted, failed, waiting).",
 		}, []string{"kind", "outcome"}),
 		unknown: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "syncd", Name: "legal_acceptances_without_text",

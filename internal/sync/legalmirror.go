@@ -38,7 +38,38 @@ const (
 	legalUnchanged = "unchanged"
 	legalAdopted   = "adopted"
 	legalFailed    = "failed"
+	// legalWaiting: its own earlier failure is backing off, or parked
+	// until its bytes change.
+	legalWaiting = "waiting"
 )
+
+// legalWaits reports whether a text's or register's own earlier failure
+// keeps it from being tried now (guarantee 5): parked for these bytes, or
+// inside its backoff. New bytes are tried at once.
+func (e *Engine) legalWaits(tag, md5 string) bool {
+	f, ok, err := e.legal.LegalFailure(tag)
+	if err != nil || !ok || f.MD5 != md5 {
+		return false
+	}
+	return f.Parked || e.opt.Now().Before(f.NextAttempt)
+}
+
+// legalOwnFailure counts a failure of the file itself toward its backoff
+// and parking; the world's failures (an outage, a shutdown) count nothing.
+func (e *Engine) legalOwnFailure(r *run, tag, md5 string, err error) {
+	if classify(err, r.list.Err() != nil) != blameFile {
+		return
+	}
+	f, serr := e.legal.RecordLegalFailure(tag, md5, err.Error(), e.opt.Now(), e.opt.MaxAttempts, e.opt.Backoff)
+	if serr != nil {
+		e.log.Warn("terms acceptances: record the failure", zap.String("tag", tag), zap.Error(serr))
+		return
+	}
+	if f.Parked {
+		e.log.Error("terms acceptances: parked after its own failures; it is tried again when its bytes change",
+			zap.String("tag", tag), zap.Int("attempts", f.Attempts), zap.Error(err))
+	}
+}
 
 // mirrorBlob makes the one CoreData file tagged b.tag hold b's bytes, under
 // the rules of contracts: bytes CoreData holds are never uploaded again

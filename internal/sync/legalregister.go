@@ -94,8 +94,15 @@ func (e *Engine) writeRegister(lr *legalRun, m state.LegalMonth) error {
 	}
 	b := blobFile{tag: legal.RegisterTag(m.Business, m.Month), parent: parent, title: title,
 		filename: legal.RegisterFilename(m.Business, m.Month), contentType: registerContentType, data: data, sha256: legal.SHA256Hex(data)}
+	if e.legalWaits(b.tag, b.md5()) {
+		lr.count("register", legalWaiting)
+		return nil
+	}
 	outcome, err := e.mirrorBlob(lr.r.list, lr, b, func(f state.LegalFile) error { return e.legal.PutRegister(m.Business, m.Month, f) })
 	lr.count("register", outcome)
+	if err != nil {
+		e.legalOwnFailure(lr.r, b.tag, b.md5(), err)
+	}
 	if err == nil && outcome == legalUnchanged {
 		// The bytes were already there: only the month's mark is left.
 		if known, ok, kerr := e.legal.LegalFile(b.tag); kerr == nil && ok {

@@ -89,13 +89,18 @@ func (e *Engine) mirrorText(ctx context.Context, lr *legalRun, t nexudus.LegalTe
 	tag := legal.TextTag(t.UniqueID)
 	b := blobFile{tag: tag, parent: parent, title: title, filename: legal.TextFilename(fields), contentType: textContentType,
 		data: data, sha256: legal.SHA256Hex(data), source: state.LegalFile{SourceID: t.ID, UpdatedOn: t.UpdatedOn.Time}}
+	if e.legalWaits(tag, b.md5()) {
+		lr.count("text", legalWaiting)
+		return
+	}
 	// Recorded with the marks of the registers citing it, in one
 	// transaction: they then show its digest and file.
 	outcome, err := e.mirrorBlob(ctx, lr, b, func(f state.LegalFile) error { return e.legal.PutLegalText(f, t.UniqueID) })
 	lr.count("text", outcome)
 	if err != nil {
-		log.Warn("terms acceptances: mirror the text; the next poll tries again", zap.Error(err))
+		log.Warn("terms acceptances: mirror the text; a later poll tries again", zap.Error(err))
 		e.legalFileFailed(lr.r, err)
+		e.legalOwnFailure(lr.r, tag, b.md5(), err)
 		return
 	}
 	lr.texts[t.UniqueID] = true
