@@ -395,7 +395,7 @@ func (r *legalResult) rows() []row {
 	lostNX := lost.legalNX()
 	return []row{
 		{
-			Figure: fmt.Sprintf("Terms acceptances, steady state: Nexudus requests per new acceptance over %d polls 5 min apart, %s new acceptances each, 2 locations, page_size %d, lookback %.0f h read whole once a day, ~%s acceptances in it (each poll reads from the cursor with a 2-minute overlap: %s requests a poll, %.1f min of the default %d/min; %s; the daily read of the lookback adds about one list page per page_size acceptances a day, not in these polls)",
+			Figure: fmt.Sprintf("Terms acceptances, steady state: Nexudus requests per new acceptance over %d polls 5 min apart, %s new acceptances each, 2 locations, page_size %d, lookback %.0f h read whole once a day, ~%s acceptances in it (each poll reads from the cursor with a 5-minute overlap: %s requests a poll, %.1f min of the default %d/min; %s; the daily read of the lookback adds about one list page per page_size acceptances a day, not in these polls)",
 				r.Polls, thousands(int64(r.PerPoll)), pageSize, r.Lookback.Hours(), thousands(int64(listed)), thousands(int64(perPollNX)),
 				float64(perPollNX)/nexudus.DefaultRequestsPerMinute, nexudus.DefaultRequestsPerMinute, breakdown(r.Steady, r.Polls)),
 			Value: fmt.Sprintf("%.4f", nx), Bound: fmt.Sprintf("%.4f (the new acceptances' own pages, per location, + 1 texts page + 1 contracts page per location, / %d)", floor, r.PerPoll),

@@ -23,7 +23,9 @@ func (e *Engine) walkAcceptances(lr *legalRun, loc location) error {
 		return err
 	}
 	// The cursor is the last minute listed, on Nexudus' own clock, so a
-	// poll reads from it with a short overlap; the whole lookback is read
+	// poll reads from it with an overlap of five minutes (the default poll
+	// interval: minute resolution, a commit's delay, a record shown a
+	// little late costs no more pages at a busy tenant's rate); the whole lookback is read
 	// again once a day (and on the first poll), for what a shifted page
 	// or a late record hid. Every poll re-reading the lookback would cost
 	// a busy tenant three requests per new acceptance (BENCHMARKS.md).
@@ -73,7 +75,7 @@ func (e *Engine) walkAcceptances(lr *legalRun, loc location) error {
 
 // The acceptances' overlap and how often their whole lookback is read.
 const (
-	legalOverlap       = 2 * time.Minute
+	legalOverlap       = 5 * time.Minute
 	legalLookbackEvery = 24 * time.Hour
 )
 
