@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -513,22 +511,13 @@ func mustStateLsAudit(st seeded, bin, config, what string, args ...any) map[int6
 	if r.code != 0 {
 		st.Fatalf("%s: exit %d\n%s", fmt.Sprintf(what, args...), r.code, r.output())
 	}
-	out := map[int64]auditEntry{}
-	sc := bufio.NewScanner(strings.NewReader(r.stdout))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var e auditEntry
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			st.Fatalf("%s: %v in %q", fmt.Sprintf(what, args...), err, line)
-		}
-		out[e.NexudusID] = e
-	}
-	if err := sc.Err(); err != nil {
+	lines, err := jsonLines[auditEntry](r.stdout)
+	if err != nil {
 		st.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
+	}
+	out := map[int64]auditEntry{}
+	for _, e := range lines {
+		out[e.NexudusID] = e
 	}
 	return out
 }

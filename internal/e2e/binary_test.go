@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -66,21 +67,34 @@ func stateLs(bin, config string) (map[int64]entry, result, error) {
 	if r.code != 0 {
 		return nil, r, errExit(r.code)
 	}
+	lines, err := jsonLines[entry](r.stdout)
+	if err != nil {
+		return nil, r, err
+	}
 	out := map[int64]entry{}
-	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	for _, e := range lines {
+		out[e.NexudusID] = e
+	}
+	return out, r, nil
+}
+
+// jsonLines decodes output of one JSON object per line (`-json`).
+func jsonLines[T any](s string) ([]T, error) {
+	var out []T
+	sc := bufio.NewScanner(strings.NewReader(s))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" {
 			continue
 		}
-		var e entry
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			return nil, r, err
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			return nil, fmt.Errorf("%w in %q", err, line)
 		}
-		out[e.NexudusID] = e
+		out = append(out, v)
 	}
-	return out, r, sc.Err()
+	return out, sc.Err()
 }
 
 type errExit int

@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -491,18 +489,12 @@ func mustLegalLs(st seeded, bin, config, what string, args ...any) legalLs {
 	if r.code != 0 {
 		st.Fatalf("%s: exit %d (3: a killed process kept the lock)\n%s", fmt.Sprintf(what, args...), r.code, r.output())
 	}
+	lines, err := jsonLines[lsLine](r.stdout)
+	if err != nil {
+		st.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
+	}
 	out := legalLs{contracts: map[int64]lsLine{}, legal: map[string]lsLine{}}
-	sc := bufio.NewScanner(strings.NewReader(r.stdout))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var e lsLine
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			st.Fatalf("%s: %v in %q", fmt.Sprintf(what, args...), err, line)
-		}
+	for _, e := range lines {
 		if e.Kind == "" {
 			out.contracts[e.NexudusID] = e
 			continue
@@ -511,9 +503,6 @@ func mustLegalLs(st seeded, bin, config, what string, args ...any) legalLs {
 			st.Fatalf("%s: tag %s listed twice", fmt.Sprintf(what, args...), e.Tag)
 		}
 		out.legal[e.Tag] = e
-	}
-	if err := sc.Err(); err != nil {
-		st.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
 	}
 	return out
 }

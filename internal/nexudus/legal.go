@@ -95,42 +95,37 @@ type TextPage struct {
 // filter, rate limits, retries, token refresh and Retry-After. A 403 is a
 // *RoleError naming RoleAcceptances.
 func (c *Client) ListAcceptancesPage(ctx context.Context, q ListQuery, page int) (*AcceptancePage, error) {
-	if page < 1 {
-		page = 1
-	}
-	a, err := c.readList(ctx, acceptancesPath, c.rangeValues("CoworkerLegalContentAudit_", q, page), "list acceptances page %d", page)
-	if err != nil {
-		return nil, roleError(err, RoleAcceptances)
-	}
-	defer a.release()
-	p, err := decodeAcceptancePage(a.status, a.contentType, a.body)
-	if err != nil {
-		return nil, c.wrap(err, "list acceptances page %d", page)
-	}
-	if p.Page == 0 {
-		p.Page = page
-	}
-	return p, nil
+	return listLegalPage(ctx, c, acceptancesPath, "CoworkerLegalContentAudit_", RoleAcceptances, "list acceptances", q, page,
+		decodeAcceptancePage, func(p *AcceptancePage) *int { return &p.Page })
 }
 
 // ListTextsPage fetches one page (1-based) of legal texts updated in q's
 // range, oldest update first, as ListAcceptancesPage does. A 403 is a
 // *RoleError naming RoleTexts.
 func (c *Client) ListTextsPage(ctx context.Context, q ListQuery, page int) (*TextPage, error) {
+	return listLegalPage(ctx, c, textsPath, "LegalContentAudit_", RoleTexts, "list texts", q, page,
+		decodeTextPage, func(p *TextPage) *int { return &p.Page })
+}
+
+// listLegalPage is one page of a terms-acceptance list: the range filters
+// of prefix, a 403 as a *RoleError naming role, the answer decoded record
+// by record.
+func listLegalPage[P any](ctx context.Context, c *Client, path, prefix, role, what string, q ListQuery, page int,
+	decode func(status int, contentType string, body []byte) (*P, error), pageOf func(*P) *int) (*P, error) {
 	if page < 1 {
 		page = 1
 	}
-	a, err := c.readList(ctx, textsPath, c.rangeValues("LegalContentAudit_", q, page), "list texts page %d", page)
+	a, err := c.readList(ctx, path, c.rangeValues(prefix, q, page), what+" page %d", page)
 	if err != nil {
-		return nil, roleError(err, RoleTexts)
+		return nil, roleError(err, role)
 	}
 	defer a.release()
-	p, err := decodeTextPage(a.status, a.contentType, a.body)
+	p, err := decode(a.status, a.contentType, a.body)
 	if err != nil {
-		return nil, c.wrap(err, "list texts page %d", page)
+		return nil, c.wrap(err, what+" page %d", page)
 	}
-	if p.Page == 0 {
-		p.Page = page
+	if n := pageOf(p); *n == 0 {
+		*n = page
 	}
 	return p, nil
 }

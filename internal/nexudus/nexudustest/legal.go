@@ -185,43 +185,15 @@ func (s *Server) AddAcceptance(a AcceptanceSpec) int64 {
 // edit: UpdatedOn moves to the simulator clock unless fn changed it. The
 // Id stays, and so does UniqueID if fn clears it. False: no such record.
 func (s *Server) UpdateAcceptance(id int64, fn func(*AcceptanceSpec)) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.acceptances[id]
-	if !ok {
-		return false
-	}
-	before, unique := a.UpdatedOn, a.UniqueID
-	fn(a)
-	a.ID = id
-	if a.UniqueID == "" {
-		a.UniqueID = unique
-	}
-	if a.UpdatedOn.Equal(before) {
-		a.UpdatedOn = s.clock.now()
-	}
-	return true
+	return editSpec(s, s.acceptances, id, fn, func(a *AcceptanceSpec) (*int64, *string, *time.Time) { return &a.ID, &a.UniqueID, &a.UpdatedOn })
 }
 
 // DeleteAcceptance removes an acceptance.
-func (s *Server) DeleteAcceptance(id int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.acceptances[id]
-	delete(s.acceptances, id)
-	return ok
-}
+func (s *Server) DeleteAcceptance(id int64) bool { return deleteSpec(s, s.acceptances, id) }
 
 // Acceptances returns copies of the stored acceptances in Id order.
 func (s *Server) Acceptances() []AcceptanceSpec {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]AcceptanceSpec, 0, len(s.acceptances))
-	for _, a := range s.acceptances {
-		out = append(out, *a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return sortedSpecs(s, s.acceptances, func(a AcceptanceSpec) int64 { return a.ID })
 }
 
 // AddText stores a legal text version and returns its Id.
@@ -236,42 +208,56 @@ func (s *Server) AddText(t TextSpec) int64 {
 // UpdateText applies fn to a stored text (its Content edited, say), as
 // UpdateAcceptance does. False: no such text.
 func (s *Server) UpdateText(id int64, fn func(*TextSpec)) bool {
+	return editSpec(s, s.texts, id, fn, func(t *TextSpec) (*int64, *string, *time.Time) { return &t.ID, &t.UniqueID, &t.UpdatedOn })
+}
+
+// DeleteText removes a text.
+func (s *Server) DeleteText(id int64) bool { return deleteSpec(s, s.texts, id) }
+
+// Texts returns copies of the stored texts in Id order.
+func (s *Server) Texts() []TextSpec {
+	return sortedSpecs(s, s.texts, func(t TextSpec) int64 { return t.ID })
+}
+
+// editSpec is an administrator's edit of a stored record: fn changes it,
+// its Id stays, a cleared UniqueID comes back, and UpdatedOn moves to the
+// simulator clock unless fn set it.
+func editSpec[T any](s *Server, m map[int64]*T, id int64, fn func(*T), keys func(*T) (*int64, *string, *time.Time)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.texts[id]
+	rec, ok := m[id]
 	if !ok {
 		return false
 	}
-	before, unique := t.UpdatedOn, t.UniqueID
-	fn(t)
-	t.ID = id
-	if t.UniqueID == "" {
-		t.UniqueID = unique
+	recID, unique, updated := keys(rec)
+	beforeUnique, beforeUpdated := *unique, *updated
+	fn(rec)
+	*recID = id
+	if *unique == "" {
+		*unique = beforeUnique
 	}
-	if t.UpdatedOn.Equal(before) {
-		t.UpdatedOn = s.clock.now()
+	if updated.Equal(beforeUpdated) {
+		*updated = s.clock.now()
 	}
 	return true
 }
 
-// DeleteText removes a text.
-func (s *Server) DeleteText(id int64) bool {
+func deleteSpec[T any](s *Server, m map[int64]*T, id int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.texts[id]
-	delete(s.texts, id)
+	_, ok := m[id]
+	delete(m, id)
 	return ok
 }
 
-// Texts returns copies of the stored texts in Id order.
-func (s *Server) Texts() []TextSpec {
+func sortedSpecs[T any](s *Server, m map[int64]*T, id func(T) int64) []T {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]TextSpec, 0, len(s.texts))
-	for _, t := range s.texts {
-		out = append(out, *t)
+	out := make([]T, 0, len(m))
+	for _, r := range m {
+		out = append(out, *r)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool { return id(out[i]) < id(out[j]) })
 	return out
 }
 
