@@ -63,15 +63,17 @@ func (fr *fileRun) keep(ctx context.Context, p Plan) error {
 		fr.r.rep.adopt()
 		fr.log.Info("found this record's file in CoreData; adopting it instead of creating one", zap.String("coredata_id", m.CoreDataID))
 	}
-	if m.Title != fr.title {
-		if err := e.retitle(ctx, &m, fr.title, e.tags(fr.rec)); err != nil {
+	if p.Record {
+		if err := e.mappings.PutMapping(m); err != nil {
 			return err
 		}
 	}
-	if !p.Record {
-		return nil
+	// A download taught which version the file holds: its version tag
+	// says so from now on (a title change goes in the same write).
+	if (p.Record && fr.sp != nil) || m.Title != fr.title {
+		return e.stamp(ctx, &m, nil, fr.title, fr.rec, "")
 	}
-	return e.mappings.PutMapping(m)
+	return nil
 }
 
 // settleNoParent drops the failure and the open create of a file whose
@@ -126,7 +128,7 @@ func (fr *fileRun) create(ctx context.Context) (Outcome, error) {
 	}
 	id, err := e.sink.CreateFile(ctx, coredata.NewFile{
 		BlobName: blob.Name, Filename: filename, Title: title, Parent: parent,
-		Dynatype: e.opt.Dynatype, Tags: e.tags(f),
+		Dynatype: e.opt.Dynatype, Tags: withVersionTag(e.tags(f), VersionTag(f.UpdatedOn.Time, sp.md5)),
 	})
 	if errors.Is(err, coredata.ErrOutcomeUnknown) {
 		// The create may have happened (a proxy's 5xx after CoreData
@@ -186,8 +188,12 @@ func (fr *fileRun) reconcileCreate(ctx context.Context, createErr error) (Outcom
 func (fr *fileRun) update(ctx context.Context, m state.Mapping, fresh bool) (Outcome, error) {
 	e, r, f, log := fr.e, fr.r, fr.rec, fr.log
 	sp, title, filename := fr.sp, fr.title, fr.filename()
+	// cur is CoreData's metadata as last read: the metadata write after
+	// the update sends it back with the new version tag.
+	var cur *coredata.File
 	if !fresh {
-		cur, err := e.sink.GetFile(ctx, m.CoreDataID)
+		var err error
+		cur, err = e.sink.GetFile(ctx, m.CoreDataID)
 		if errors.Is(err, coredata.ErrNotFound) {
 			// Made again only when a second read agrees: a stray 404
 			// must not cost a second file.
@@ -205,10 +211,10 @@ func (fr *fileRun) update(ctx context.Context, m state.Mapping, fresh bool) (Out
 		if cur.Digest == sp.md5 {
 			log.Info("CoreData already holds these bytes; recording them", zap.String("coredata_id", m.CoreDataID))
 			m.Size, m.UpdatedOn, m.SyncedAt = sp.size, f.UpdatedOn.Time, e.opt.Now()
-			if err := e.retitle(ctx, &m, title, e.tags(f)); err != nil {
+			if err := e.mappings.PutMapping(m); err != nil {
 				return OutcomeNone, err
 			}
-			return OutcomeUnchanged, e.mappings.PutMapping(m)
+			return OutcomeUnchanged, e.stamp(ctx, &m, cur, title, f, "")
 		}
 	}
 	blob, err := e.upload(ctx, r, sp, filename)
@@ -229,8 +235,8 @@ func (fr *fileRun) update(ctx context.Context, m state.Mapping, fresh bool) (Out
 		// Someone made a version in CoreData since it was read. Nexudus
 		// is the source of the signed bytes, and versions are kept, so
 		// write ours on top of theirs.
-		cur, gerr := e.sink.GetFile(ctx, m.CoreDataID)
-		if gerr != nil {
+		var gerr error
+		if cur, gerr = e.sink.GetFile(ctx, m.CoreDataID); gerr != nil {
 			return OutcomeNone, fmt.Errorf("%w (refresh snapshot: %w)", err, gerr)
 		}
 		if cur.Digest != sp.md5 {
@@ -261,7 +267,7 @@ func (fr *fileRun) update(ctx context.Context, m state.Mapping, fresh bool) (Out
 	if err != nil {
 		return OutcomeNone, err
 	}
-	if err := e.retitle(ctx, &nm, title, e.tags(f)); err != nil {
+	if err := e.stamp(ctx, &nm, cur, title, f, filename); err != nil {
 		return OutcomeNone, err
 	}
 	log.Info("updated", zap.String("coredata_id", m.CoreDataID), zap.Int64("bytes", sp.size))
@@ -331,39 +337,6 @@ type mismatchError struct {
 
 func (e *mismatchError) Error() string { return e.err.Error() }
 func (e *mismatchError) Unwrap() error { return e.err }
-
-// retitle follows a title change in Nexudus (or in the template). The
-// metadata PUT sets every field, so it sends what CoreData holds now for
-// everything but the title: the parent a person may have re-filed the
-// file under, and the tags people added beside syncd's own (the union),
-// never the state file's older copy.
-func (e *Engine) retitle(ctx context.Context, m *state.Mapping, title string, tags []string) error {
-	if m.Title == title {
-		return nil
-	}
-	if followed, err := e.audits.IsFollowed(m.NexudusID); err != nil || followed {
-		// A person renamed or re-filed it, and the audit followed: their
-		// title stays (docs/design.md#followed-files).
-		return err
-	}
-	cf, err := e.sink.GetFile(ctx, m.CoreDataID)
-	if err != nil {
-		return fmt.Errorf("update title of %s: read its metadata: %w", m.CoreDataID, err)
-	}
-	parent, filename := m.Parent, m.Filename
-	if cf.Parent != "" {
-		parent = cf.Parent
-	}
-	if cf.Filename != "" {
-		filename = cf.Filename
-	}
-	md := coredata.Metadata{Title: title, Filename: filename, Parent: parent, Dynatype: e.opt.Dynatype, Tags: unionTags(cf.Tags, tags)}
-	if err := e.sink.UpdateMetadata(ctx, m.CoreDataID, md); err != nil {
-		return fmt.Errorf("update title of %s: %w", m.CoreDataID, err)
-	}
-	m.Title = title
-	return e.mappings.PutMapping(*m)
-}
 
 // unionTags is have plus the tags of want it lacks, in that order.
 func unionTags(have, want []string) []string {

@@ -152,6 +152,7 @@ func TestFollowedFileOutsideTheParentsStaysTheOneFile(t *testing.T) {
 			}
 			tc.lose(h, id)
 			h.now = h.now.Add(time.Minute)
+			h.nx.Advance(time.Minute) // new bytes move UpdatedOn
 			h.nx.SetSignedData(id, "A-v2.pdf", []byte("signed again"))
 			creates := h.creates()
 			h.poll(configuredParents)

@@ -113,6 +113,11 @@ func (fr *fileRun) decide(ctx context.Context) (Plan, error) {
 			return Plan{Kind: PlanCreate}, nil
 		}
 		m, found = *fm, true
+		if MappingCurrent(m, f) {
+			// Its version tag proves CoreData holds this very version
+			// of the record: nothing to download.
+			return Plan{Kind: PlanForBytes(m, m.MD5, title, true), Mapping: m, Found: true, Record: true}, nil
+		}
 	}
 	if err := fr.fetch(ctx); err != nil {
 		return Plan{}, err

@@ -72,14 +72,21 @@ func TestNewSignedBytesBecomeNewVersionOfSameFile(t *testing.T) {
 		t.Fatalf("want a second version of %s, got file %s with %d versions", m1.CoreDataID, m2.CoreDataID, len(f.Versions))
 	}
 
-	// Same bytes with a newer UpdatedOn: downloaded to compare, not uploaded.
+	// Same bytes with a newer UpdatedOn: downloaded to compare, not
+	// uploaded. One metadata write moves the version tag to the new
+	// UpdatedOn, so that a lost state file need not download it again.
 	h.nx.Advance(2 * time.Minute)
 	touched := h.nx.Now()
 	h.nx.UpdateFile(id, func(f *nexudustest.FileSpec) { f.UpdatedOn = touched })
-	writes := h.writes()
+	writes, metadata := h.writes(), h.cd.Count(coredatatest.RouteUpdateMetadata)
 	rep = h.poll()
-	if rep.Unchanged != 1 || h.writes() != writes {
-		t.Fatalf("touch without new bytes: %s, CoreData writes %d->%d", rep.Summary(), writes, h.writes())
+	if rep.Unchanged != 1 || h.writes()-writes != 1 || h.cd.Count(coredatatest.RouteUpdateMetadata)-metadata != 1 {
+		t.Fatalf("touch without new bytes: %s, CoreData writes %d->%d; want one metadata write", rep.Summary(), writes, h.writes())
+	}
+	m3, _, _ := h.store.Mapping(id)
+	f, _ = h.cd.File(m2.CoreDataID)
+	if want := syncer.VersionTag(m3.UpdatedOn, m2.MD5); !m3.UpdatedOn.After(m2.UpdatedOn) || len(f.Versions) != 2 || !contains(f.Tags, want) {
+		t.Fatalf("after the touch: %d versions, tags %v; want 2 and %s", len(f.Versions), f.Tags, want)
 	}
 }
 

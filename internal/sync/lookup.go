@@ -151,9 +151,12 @@ func hasFileTag(tags []string, id int64) bool {
 }
 
 // adoptedMapping maps id to cf as CoreData holds it now. Its UpdatedOn is
-// unknown, so the caller downloads the record and compares digests as for
-// any mapped file: the same bytes are recorded, others become a new
-// version of cf.
+// the one cf's version tag proves (versiontag.go): a record still at that
+// UpdatedOn is unchanged, and costs no download. Without such a tag (a
+// file mirrored before syncd wrote them, a person's version on top) the
+// UpdatedOn is unknown, so the caller downloads the record and compares
+// digests as for any mapped file: the same bytes are recorded, others
+// become a new version of cf.
 func adoptedMapping(id int64, cf *coredata.File, parent, filename string) state.Mapping {
 	if cf.Filename != "" {
 		filename = cf.Filename
@@ -161,8 +164,9 @@ func adoptedMapping(id int64, cf *coredata.File, parent, filename string) state.
 	if cf.Parent != "" {
 		parent = cf.Parent // where it is: a person may have re-filed it
 	}
+	updatedOn, _ := provenUpdatedOn(cf)
 	return state.Mapping{
-		NexudusID: id, CoreDataID: cf.ID, MD5: cf.Digest, Size: cf.Size,
+		NexudusID: id, CoreDataID: cf.ID, MD5: cf.Digest, Size: cf.Size, UpdatedOn: updatedOn,
 		SnapshotID: cf.SnapshotID, Title: cf.Title, Parent: parent, Filename: filename,
 	}
 }
