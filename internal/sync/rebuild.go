@@ -1,10 +1,12 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"hash/maphash"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -18,9 +20,9 @@ type RebuildStore interface {
 	PutMapping(m state.Mapping) error
 }
 
-// Lister lists CoreData files under a parent.
+// Lister lists CoreData files under a parent, a page at a time.
 type Lister interface {
-	ListFiles(ctx context.Context, parent, title string) ([]coredata.File, error)
+	EachFile(ctx context.Context, parent, title string, fn func(coredata.File) error) error
 }
 
 // RebuildReport says what Rebuild found.
@@ -42,13 +44,16 @@ type batchStore interface {
 // rebuildBatch is how many mappings Rebuild writes per transaction.
 const rebuildBatch = 1000
 
-// rebuildFile is what Rebuild keeps of a listed CoreData file: the
-// mapping it makes, and its creation time to pick the oldest of two
-// tagged for one Nexudus file. Keeping the whole coredata.File (tags,
-// blob name, mime type...) of 100,000 files cost twice the memory.
-type rebuildFile struct {
-	m       state.Mapping
+// rebuildSeen is what Rebuild keeps of a file once its mapping is on its
+// way to the state file: enough to tell the same file listed again (a
+// project and one of its folders) from a second file tagged for the same
+// record, and to pick the oldest of two. Mappings are written a batch at
+// a time as the listing goes, so a tenant of 100,000 files costs these
+// few bytes each, not its whole listing (which cost 154 MiB at 100,000).
+type rebuildSeen struct {
+	file    uint64 // maphash of the CoreData id
 	created string
+	counted bool // a mapping of this record was written and counted
 }
 
 // WholeTenant, as a parent to Rebuild, lists every file the CoreData API
@@ -58,8 +63,11 @@ const WholeTenant = ""
 
 // Rebuild restores mappings from CoreData alone: every file under the
 // given parents (WholeTenant: everywhere) that carries a nexudus-file-<Id>
-// tag maps that Nexudus file. The mapping gets no Nexudus UpdatedOn, so the next run downloads
-// each file once, finds the same md5, and uploads nothing (guarantee 7).
+// tag maps that Nexudus file. A file whose version tag vouches for its
+// current version (versiontag.go) gets that Nexudus UpdatedOn, so the next
+// poll downloads nothing of a record unchanged since; any other is
+// downloaded once, found with the same md5, and nothing is uploaded
+// (guarantee 7).
 //
 // Two CoreData files tagged for one Nexudus file should not exist; if they
 // do, the oldest wins and the Id is reported, so a person can look.
@@ -68,7 +76,7 @@ func Rebuild(ctx context.Context, l Lister, st RebuildStore, parents []string, l
 		log = zap.NewNop()
 	}
 	rep := &RebuildReport{}
-	found := map[int64]rebuildFile{}
+	rb := &rebuilder{st: st, rep: rep, log: log, seed: maphash.MakeSeed(), seen: map[int64]rebuildSeen{}}
 	seenParent := map[string]bool{}
 	for _, p := range parents {
 		if seenParent[p] {
@@ -76,77 +84,103 @@ func Rebuild(ctx context.Context, l Lister, st RebuildStore, parents []string, l
 		}
 		seenParent[p] = true
 		rep.Parents++
-		files, err := l.ListFiles(ctx, p, "")
+		err := l.EachFile(ctx, p, "", func(f coredata.File) error {
+			rep.Files++
+			return rb.add(&f)
+		})
 		if err != nil {
 			return rep, fmt.Errorf("rebuild: list parent %s: %w", p, err)
 		}
-		for _, f := range files {
-			rep.Files++
-			for _, t := range f.Tags {
-				id, ok := ParseFileTag(t)
-				if !ok {
-					continue
-				}
-				rf := rebuildFile{created: f.Created, m: adoptedMapping(id, &f, f.Parent, f.Filename)}
-				if prev, dup := found[id]; dup && prev.m.CoreDataID == f.ID {
-					// The same file listed again: under a project and
-					// under one of its folders, both configured.
-					continue
-				} else if dup {
-					rep.Ambiguous = append(rep.Ambiguous, id)
-					if f.Created != "" && f.Created < prev.created {
-						found[id] = rf
-					}
-					continue
-				}
-				found[id] = rf
-			}
-		}
 	}
-	ids := make([]int64, 0, len(found))
-	for id := range found {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	batch := make([]state.Mapping, 0, rebuildBatch)
-	for len(ids) > 0 {
-		n := min(rebuildBatch, len(ids))
-		batch = batch[:0]
-		for _, id := range ids[:n] {
-			m := found[id].m
-			delete(found, id)
-			if cur, ok, err := st.Mapping(id); err != nil {
-				return rep, err
-			} else if ok && cur.CoreDataID == m.CoreDataID && cur.MD5 == m.MD5 {
-				rep.Kept++
-				continue
-			}
-			batch = append(batch, m)
-		}
-		ids = ids[n:]
-		if err := putRebuilt(st, batch, rep, log); err != nil {
-			return rep, err
-		}
-	}
-	return rep, nil
+	err := rb.flush()
+	slices.Sort(rep.Ambiguous)
+	rep.Ambiguous = slices.Compact(rep.Ambiguous)
+	return rep, err
 }
 
-// putRebuilt writes one batch of rebuilt mappings, in one transaction
-// when the store can. A CoreData file that another Nexudus file already
-// maps is reported, not written; any other error stops the rebuild.
-func putRebuilt(st RebuildStore, batch []state.Mapping, rep *RebuildReport, log *zap.Logger) error {
+// rebuilder writes the mappings of one Rebuild as the listing goes.
+type rebuilder struct {
+	st    RebuildStore
+	rep   *RebuildReport
+	log   *zap.Logger
+	seed  maphash.Seed
+	seen  map[int64]rebuildSeen
+	batch []state.Mapping
+}
+
+func (rb *rebuilder) add(f *coredata.File) error {
+	for _, t := range f.Tags {
+		id, ok := ParseFileTag(t)
+		if !ok {
+			continue
+		}
+		cur := rebuildSeen{file: maphash.String(rb.seed, f.ID), created: f.Created}
+		prev, dup := rb.seen[id]
+		switch {
+		case dup && prev.file == cur.file:
+			// The same file listed again: under a project and under
+			// one of its folders, both configured.
+			continue
+		case dup:
+			rb.rep.Ambiguous = append(rb.rep.Ambiguous, id)
+			if f.Created == "" || f.Created >= prev.created {
+				continue
+			}
+			cur.counted = prev.counted // restored once, whichever file
+		}
+		rb.seen[id] = cur
+		rb.batch = append(rb.batch, adoptedMapping(id, f, f.Parent, f.Filename))
+		if len(rb.batch) >= rebuildBatch {
+			if err := rb.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flush writes the batch, but for the mappings the state file already
+// holds as they are.
+func (rb *rebuilder) flush() error {
+	if len(rb.batch) == 0 {
+		return nil
+	}
+	// Ascending ids fill the state file's pages; a later mapping of one
+	// id (an older file tagged for it) stays after the earlier one.
+	slices.SortStableFunc(rb.batch, func(a, b state.Mapping) int { return cmp.Compare(a.NexudusID, b.NexudusID) })
+	write := rb.batch[:0]
+	for _, m := range rb.batch {
+		cur, ok, err := rb.st.Mapping(m.NexudusID)
+		if err != nil {
+			return err
+		}
+		if ok && cur.CoreDataID == m.CoreDataID && cur.MD5 == m.MD5 && (!cur.UpdatedOn.IsZero() || m.UpdatedOn.IsZero()) {
+			rb.rep.Kept++
+			continue
+		}
+		write = append(write, m)
+	}
+	err := rb.put(write)
+	rb.batch = rb.batch[:0]
+	return err
+}
+
+// put writes one batch of rebuilt mappings, in one transaction when the
+// store can. A CoreData file that another Nexudus file already maps is
+// reported, not written; any other error stops the rebuild.
+func (rb *rebuilder) put(batch []state.Mapping) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	refused := make([]error, len(batch))
-	if bs, ok := st.(batchStore); ok {
+	if bs, ok := rb.st.(batchStore); ok {
 		var err error
 		if refused, err = bs.PutMappings(batch); err != nil {
 			return fmt.Errorf("rebuild: record %d mappings from %d: %w", len(batch), batch[0].NexudusID, err)
 		}
 	} else {
 		for i, m := range batch {
-			refused[i] = st.PutMapping(m)
+			refused[i] = rb.st.PutMapping(m)
 			if refused[i] != nil && !errors.Is(refused[i], state.ErrOwned) {
 				batch, refused = batch[:i+1], refused[:i+1] // stop here
 				break
@@ -157,10 +191,14 @@ func putRebuilt(st RebuildStore, batch []state.Mapping, rep *RebuildReport, log 
 		m := batch[i]
 		switch {
 		case err == nil:
-			rep.Restored++
+			if s := rb.seen[m.NexudusID]; !s.counted {
+				s.counted = true
+				rb.seen[m.NexudusID] = s
+				rb.rep.Restored++
+			}
 		case errors.Is(err, state.ErrOwned):
-			log.Warn("rebuild: CoreData file already mapped to another Nexudus file", zap.Int64("nexudus_id", m.NexudusID), zap.String("coredata_id", m.CoreDataID))
-			rep.Ambiguous = append(rep.Ambiguous, m.NexudusID)
+			rb.log.Warn("rebuild: CoreData file already mapped to another Nexudus file", zap.Int64("nexudus_id", m.NexudusID), zap.String("coredata_id", m.CoreDataID))
+			rb.rep.Ambiguous = append(rb.rep.Ambiguous, m.NexudusID)
 		default:
 			return fmt.Errorf("rebuild: record %d: %w", m.NexudusID, err)
 		}

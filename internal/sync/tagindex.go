@@ -52,11 +52,15 @@ func (x *tagIndex) lookup(ctx context.Context, sink Sink, parent string, id int6
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	if !pl.loaded || fresh {
-		files, err := sink.ListFiles(ctx, parent, "")
+		byID := map[int64][]tagged{}
+		err := sink.EachFile(ctx, parent, "", func(f coredata.File) error {
+			addTagged(byID, &f)
+			return nil
+		})
 		if err != nil {
 			return nil, fmt.Errorf("list files under %s: %w", parent, err)
 		}
-		pl.byID, pl.loaded, pl.from = indexByTag(files), true, nil
+		pl.byID, pl.loaded, pl.from = byID, true, nil
 	}
 	if pl.from != nil {
 		if pl.dropped[id] {
@@ -95,15 +99,13 @@ func (x *tagIndex) forget(parent string, id int64) {
 	pl.mu.Unlock()
 }
 
-func indexByTag(files []coredata.File) map[int64][]tagged {
-	byID := map[int64][]tagged{}
-	for i := range files {
-		f := &files[i]
-		for _, t := range f.Tags {
-			if id, ok := ParseFileTag(t); ok {
-				byID[id] = append(byID[id], tagged{id: f.ID, created: f.Created})
-			}
+// addTagged indexes f by the Nexudus Ids of its tags. The listing is
+// walked a page at a time, so a parent of 100,000 files costs these
+// entries, not its whole listing.
+func addTagged(byID map[int64][]tagged, f *coredata.File) {
+	for _, t := range f.Tags {
+		if id, ok := ParseFileTag(t); ok {
+			byID[id] = append(byID[id], tagged{id: f.ID, created: f.Created})
 		}
 	}
-	return byID
 }
