@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -104,7 +103,7 @@ func measureAudit(ctx context.Context, h *harness, n int) (*auditResult, error) 
 	for _, f := range w.addHistory(n, now.Add(-360*24*time.Hour), now.Add(-time.Hour), 256) {
 		w.cd.AddFile(coredatatest.NewFile{
 			Parent: parentID, Title: titleOf(f), Filename: f.SignedFileName, Content: f.SignedData,
-			Tags: []string{"nexudus", syncer.FileTag(f.ID), "nexudus-coworker-" + strconv.FormatInt(f.CoworkerID, 10)},
+			Tags: append(tagsOf(f), versionTagOf(f)),
 		})
 	}
 	h.logf("state of %d mapped files (a poll that adopts them)", n)

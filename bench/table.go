@@ -52,7 +52,9 @@ func thousands(n int64) string {
 	return b.String()
 }
 
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", mibf(b)) }
+
+func mibf(b int64) float64 { return float64(b) / (1 << 20) }
 
 // writeTable writes rows as a Markdown table.
 func writeTable(w io.Writer, rows []row) {
