@@ -131,8 +131,8 @@ func pollAfterLoss(ctx context.Context, w *world, name string, rebuild bool, n i
 		return reqs{}, err
 	}
 	got := w.reqs()
-	if rep.Unchanged != n || got.uploads() != 0 {
-		return reqs{}, fmt.Errorf("poll after the loss (%s): %s, %d upload requests; want unchanged=%d, none", name, rep.Summary(), got.uploads(), n)
+	if rep.Unchanged != n || got.uploads() != 0 || got.downloads() != 0 {
+		return reqs{}, fmt.Errorf("poll after the loss (%s): %s, %d downloads, %d upload requests; want unchanged=%d, none", name, rep.Summary(), got.downloads(), got.uploads(), n)
 	}
 	return got, nil
 }
