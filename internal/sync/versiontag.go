@@ -58,7 +58,11 @@ func ParseVersionTag(tag string) (updatedOn time.Time, md5 string, ok bool) {
 	if err != nil || n <= 0 {
 		return time.Time{}, "", false
 	}
-	return time.Unix(0, n).UTC(), sum, true
+	at := time.Unix(0, n).UTC()
+	if VersionTag(at, sum) == "" {
+		return time.Time{}, "", false // a time VersionTag never writes
+	}
+	return at, sum, true
 }
 
 // provenUpdatedOn is the Nexudus UpdatedOn a CoreData file's tags prove

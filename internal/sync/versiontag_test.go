@@ -31,6 +31,7 @@ func TestVersionTagRoundTrip(t *testing.T) {
 		{"negative time", "nexudus-version--1-" + sum, false, time.Time{}},
 		{"zero time", "nexudus-version-0-" + sum, false, time.Time{}},
 		{"overflow", "nexudus-version-99999999999999999999-" + sum, false, time.Time{}},
+		{"year 2262, never written (found by FuzzParseVersionTag)", "nexudus-version-9217000000000000000-" + sum, false, time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, gotSum, ok := syncer.ParseVersionTag(tc.tag)
