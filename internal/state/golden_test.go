@@ -1,10 +1,14 @@
 package state
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // testdata/schema2.bbolt is a state file written at schema 2 by syncd as of
@@ -103,4 +107,73 @@ func TestGoldenSchema2ReadsReadOnly(t *testing.T) {
 	if err := s.PutMapping(goldenMappings()[0]); err == nil {
 		t.Error("PutMapping on a read-only open succeeded")
 	}
+}
+
+// A read-write open migrates the file to schema 3: every mapping in the
+// current binary form, every UUID's owner entry in owner_uuids, the rest
+// as it was, and nothing read differently.
+func TestGoldenSchema2Migrates(t *testing.T) {
+	s, path := openGolden(t, Options{})
+	if v, err := s.SchemaVersion(); err != nil || v != CurrentSchemaVersion() {
+		t.Fatalf("SchemaVersion() = %d, %v; want %d", v, err, CurrentSchemaVersion())
+	}
+	checkGolden(t, s)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
+			if v[0] != mappingV2 {
+				t.Errorf("mapping %x left in the form %q", k, v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rawKeys(t, s, bucketOwners); !slices.Equal(got, []string{"389A5280-8EFC-11E6-A6E0-2F4EE7E36368", "cd-4"}) {
+		t.Errorf("owners holds %q; want only the ids that are not canonical UUIDs", got)
+	}
+	if got := rawKeys(t, s, bucketOwnerUUIDs); len(got) != 3 {
+		t.Errorf("owner_uuids holds %d entries, want 3", len(got))
+	}
+
+	// ErrOwned as before, for either kind of id.
+	for _, cd := range []string{"389a5280-8efc-11e6-a6e0-2f4ee7e36368", "389A5280-8EFC-11E6-A6E0-2F4EE7E36368", "cd-4"} {
+		if err := s.PutMapping(mapping(7, cd)); !errors.Is(err, ErrOwned) {
+			t.Errorf("PutMapping(7, %s) = %v, want ErrOwned", cd, err)
+		}
+	}
+	if err := s.Forget(1000001); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, mapping(7, "389a5280-8efc-11e6-a6e0-2f4ee7e36368"))
+	if owner, _, _ := s.Owner("389a5280-8efc-11e6-a6e0-2f4ee7e36368"); owner != 7 {
+		t.Errorf("a forgotten file's CoreData id went to %d, want 7", owner)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Migrated once: a read-only open reads the new form.
+	ro := openTest(t, path, Options{ReadOnly: true})
+	if v, _ := ro.SchemaVersion(); v != CurrentSchemaVersion() {
+		t.Errorf("schema %d after reopening", v)
+	}
+	if m, ok, err := ro.Mapping(1000002); err != nil || !ok || !equalJSON(t, m, goldenMappings()[2]) {
+		t.Errorf("Mapping(1000002) = %+v, %v, %v", m, ok, err)
+	}
+}
+
+func rawKeys(t *testing.T, s *Store, bucket []byte) []string {
+	t.Helper()
+	var keys []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, _ []byte) error {
+			keys = append(keys, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }

@@ -148,32 +148,44 @@ func checkMapping(m *Mapping) error {
 	return nil
 }
 
+// filesFillPercent is how full bbolt fills a page of the files bucket
+// when it splits one: its default, for now.
+const filesFillPercent = bolt.DefaultFillPercent
+
+// filesBucket is the files bucket of a write transaction, set to split
+// its pages at filesFillPercent (a bucket's FillPercent lasts one
+// transaction).
+func filesBucket(tx *bolt.Tx) *bolt.Bucket {
+	b := tx.Bucket(bucketFiles)
+	b.FillPercent = filesFillPercent
+	return b
+}
+
 // putMappingTx writes m and claims its CoreData id; with clearFailure it
 // also ends the file's failure record (the file is mirrored).
 func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
 	key := idKey(m.NexudusID)
-	owners := tx.Bucket(bucketOwners)
-	if v := owners.Get([]byte(m.CoreDataID)); v != nil {
-		other, err := decodeOwner(m.CoreDataID, v)
-		if err != nil {
-			return err
-		}
-		if other != m.NexudusID {
-			return fmt.Errorf("coredata file %s already mirrors nexudus file %d: %w", m.CoreDataID, other, ErrOwned)
-		}
+	owner, owned, err := lookupOwner(tx, m.CoreDataID)
+	if err != nil {
+		return err
 	}
-	files := tx.Bucket(bucketFiles)
+	if owned && owner != m.NexudusID {
+		return fmt.Errorf("coredata file %s already mirrors nexudus file %d: %w", m.CoreDataID, owner, ErrOwned)
+	}
+	files := filesBucket(tx)
 	if v := files.Get(key); v != nil {
 		old, err := decodeMapping(m.NexudusID, v)
 		switch {
 		case err != nil:
 			// Overwriting a corrupt record repairs it; its CoreData id
-			// is unknown, so find the owner entries by value.
-			if err := releaseOwnerScan(owners, m.NexudusID); err != nil {
+			// is unknown, so find the owner entries by value (which may
+			// drop m's own).
+			if err := releaseOwnerScan(tx, m.NexudusID); err != nil {
 				return err
 			}
+			owned = false
 		case old.CoreDataID != m.CoreDataID:
-			if err := releaseOwner(owners, old.CoreDataID, m.NexudusID); err != nil {
+			if err := releaseOwner(tx, old.CoreDataID, m.NexudusID); err != nil {
 				return err
 			}
 		}
@@ -181,8 +193,12 @@ func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
 	if err := files.Put(key, encodeMapping(&m)); err != nil {
 		return err
 	}
-	if err := putJSON(owners, []byte(m.CoreDataID), m.NexudusID); err != nil {
-		return err
+	if !owned {
+		// An entry that already says so is not written again: a poll
+		// rewriting a mapping dirties one page of the owners less.
+		if err := putOwner(tx, m.CoreDataID, m.NexudusID); err != nil {
+			return err
+		}
 	}
 	drop := [][]byte{bucketIntents}
 	if clearFailure {
@@ -194,37 +210,6 @@ func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
 		}
 	}
 	return nil
-}
-
-// releaseOwner removes coreDataID from the owners index only if id owns it,
-// so that a stale mapping cannot free a CoreData file someone else claimed.
-func releaseOwner(owners *bolt.Bucket, coreDataID string, id int64) error {
-	v := owners.Get([]byte(coreDataID))
-	if v == nil {
-		return nil
-	}
-	owner, err := decodeOwner(coreDataID, v)
-	if err != nil {
-		return err
-	}
-	if owner != id {
-		return nil
-	}
-	return owners.Delete([]byte(coreDataID))
-}
-
-// Owner returns the Nexudus file that a CoreData file mirrors.
-func (s *Store) Owner(coreDataID string) (id int64, ok bool, err error) {
-	err = s.view("owner", coreDataID, func(tx *bolt.Tx) error {
-		v := get(tx, bucketOwners, []byte(coreDataID))
-		if v == nil {
-			return nil
-		}
-		id, err = decodeOwner(coreDataID, v)
-		ok = err == nil
-		return err
-	})
-	return id, ok, err
 }
 
 // Mappings lists every mapping, sorted by Nexudus id (bbolt's key order:
@@ -279,32 +264,12 @@ func dropMappingTx(tx *bolt.Tx, id int64) (found bool, err error) {
 		return false, nil
 	}
 	if m, err := decodeMapping(id, v); err == nil {
-		err = releaseOwner(tx.Bucket(bucketOwners), m.CoreDataID, id)
+		err = releaseOwner(tx, m.CoreDataID, id)
 		if err != nil {
 			return true, err
 		}
-	} else if err := releaseOwnerScan(tx.Bucket(bucketOwners), id); err != nil {
+	} else if err := releaseOwnerScan(tx, id); err != nil {
 		return true, err
 	}
 	return true, files.Delete(key)
-}
-
-// releaseOwnerScan drops every owners entry pointing at id.
-func releaseOwnerScan(owners *bolt.Bucket, id int64) error {
-	var stale [][]byte
-	err := owners.ForEach(func(k, v []byte) error {
-		if owner, err := decodeOwner(string(k), v); err == nil && owner == id {
-			stale = append(stale, append([]byte(nil), k...))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, k := range stale {
-		if err := owners.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }

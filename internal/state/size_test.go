@@ -163,7 +163,9 @@ func measureStateFile(tb testing.TB, sc sizeScenario, n int) sizeReport {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		rep.pages = int(tx.Size() / int64(s.db.Info().PageSize))
 		rep.files = tx.Bucket(bucketFiles).Stats()
-		owners := tx.Bucket(bucketOwners)
+		// Every CoreData id here is a UUID: the index is owner_uuids
+		// (owners.go), `owners` only for ids of other forms.
+		owners := tx.Bucket(bucketOwnerUUIDs)
 		rep.owners = owners.Stats()
 		if err := tx.Bucket(bucketFiles).ForEach(func(_, v []byte) error {
 			rep.valueBytes += int64(len(v))
