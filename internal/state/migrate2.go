@@ -14,9 +14,10 @@ import (
 // read-write open, which walks them all (NoFreelistSync).
 //
 // Every mapping is rewritten in the binary form of schema 3 (mapcodec.go),
-// into a files bucket built anew in key order: putting the smaller values
-// over the old ones would leave each page as many keys as before, and so
-// as many pages, since bbolt merges pages only after deletes. Every owner entry of a canonical UUID moves from `owners` to
+// into a files bucket built anew in key order at filesFillPercent: putting
+// the smaller values over the old ones would leave each page as many keys
+// as before, and so as many pages, since bbolt merges pages only after
+// deletes. Every owner entry of a canonical UUID moves from `owners` to
 // owner_uuids (owners.go), also written anew, in key order; the others
 // stay in `owners` as they are.
 //

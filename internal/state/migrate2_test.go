@@ -97,6 +97,47 @@ func TestMigrationKeepsCorruptRecords(t *testing.T) {
 	}
 }
 
+// leafPages counts the leaf pages of a bucket.
+func leafPages(t *testing.T, db *bolt.DB, bucket []byte) int {
+	t.Helper()
+	var n int
+	if err := db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucket).Stats().LeafPageN
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The migration writes the buckets anew, so an upgraded file gets the
+// smaller pages count too, not the same pages emptier.
+func TestMigrationRepacksPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	const n = 5000
+	writeSchema2(t, path, n, func(*bolt.Tx) error { return nil })
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: testTimeout, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, owners := leafPages(t, db, bucketFiles), leafPages(t, db, bucketOwners)
+	db.Close()
+
+	s := openTest(t, path, Options{})
+	after := leafPages(t, s.db, bucketFiles)
+	uuids := leafPages(t, s.db, bucketOwnerUUIDs)
+	t.Logf("files: %d leaf pages at schema 2, %d after; owners: %d, owner_uuids %d", files, after, owners, uuids)
+	if after*5 > files*2 {
+		t.Errorf("files: %d leaf pages after the migration, %d before: want at most 40%%", after, files)
+	}
+	if uuids*2 > owners {
+		t.Errorf("owner_uuids: %d leaf pages, owners had %d: want at most half", uuids, owners)
+	}
+	if ms, err := s.Mappings(); err != nil || len(ms) != n {
+		t.Fatalf("Mappings() = %d, %v", len(ms), err)
+	}
+}
+
 // BenchmarkMigrateSchema2 migrates a file of 100,000 mappings (one
 // Open), and reports its time and the most heap it held.
 func BenchmarkMigrateSchema2(b *testing.B) {
