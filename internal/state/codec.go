@@ -75,14 +75,6 @@ func decodeFailure(id int64, data []byte) (Failure, error) {
 	return f, nil
 }
 
-func decodeOwner(coreDataID string, data []byte) (int64, error) {
-	var id int64
-	if err := json.Unmarshal(data, &id); err != nil {
-		return 0, &CorruptError{Kind: "owner", Key: coreDataID, Err: err}
-	}
-	return id, nil
-}
-
 // utc normalises a time for storage: UTC, no monotonic reading, and the zero
 // time stays zero.
 func utc(t time.Time) time.Time {

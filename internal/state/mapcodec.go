@@ -2,77 +2,204 @@ package state
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
-// The mapping record, binary form (schema 2 on). A poll over mapped records
-// reads one mapping per record listed, so its decoding is on the hot path:
-// JSON took 9 µs and 21 allocations a read, this form well under a
-// microsecond and one allocation.
+// The mapping record, binary form of schema 3. A poll over mapped records
+// reads one mapping per record listed, so its decoding is on the hot path
+// (well under a microsecond, one allocation); and every reachable page of
+// the file counts in the peak RSS of a read-write open, which walks them
+// all (NoFreelistSync), so the record is as small as it can be while any
+// string still round-trips exactly:
 //
-//	byte     mappingV1 (never '{': a record that starts with '{' is the
-//	         JSON of schema 0 and 1, still read as such)
-//	varint   NexudusID, Size
-//	varint   UpdatedOn: Unix seconds; uvarint: nanoseconds
-//	varint   SyncedAt: Unix seconds; uvarint: nanoseconds
-//	uvarint  the byte lengths of CoreDataID, MD5, SnapshotID, Title,
-//	         Parent, Filename
-//	bytes    those six strings, back to back, and nothing after them
+//	byte     mappingV2 (never '{' nor mappingV1: those are the JSON of
+//	         schemas 0 and 1 and the binary form of schema 2, still read)
+//	byte     flags: which ids are packed (flagPacked*) and which times
+//	         are present (flagHas*)
+//	varint   Size
+//	time     UpdatedOn, if present; then SyncedAt, if present: varint
+//	         Unix seconds, uvarint sub-second (see appendCompactTime)
+//	uvarint  the byte lengths of the strings that are not packed, in the
+//	         order CoreDataID, MD5, SnapshotID, Title, Parent, Filename
+//	bytes    those six fields in that order: 16 bytes for a packed one,
+//	         the string's bytes for another; nothing after them
 //
-// The zero time is written as Unix seconds of time.Time{} and nanoseconds
-// 0, and read back as time.Time{}.
-const mappingV1 byte = 1
+// The Nexudus id is not in the value: the record's key is that id.
+// A zero time is absent, which is what `state rebuild` writes (CoreData
+// knows neither time): 14 bytes fewer than schema 2's form of it.
+const mappingV2 byte = 2
 
-// mappingStrings is the number of string fields of the binary form.
-const mappingStrings = 6
+// The flags byte of mappingV2.
+const (
+	flagPackedCoreDataID = 1 << iota // a canonical UUID (packid.go)
+	flagPackedMD5                    // 32 lowercase hex digits
+	flagPackedSnapshotID             // a canonical UUID
+	flagPackedParent                 // a canonical UUID
+	flagHasUpdatedOn
+	flagHasSyncedAt
+
+	flagsKnown = 1<<iota - 1
+)
+
+// mappingField is one string field of a mapping and the flag that says
+// it is packed (0: never packed, and flags&0 is never set).
+type mappingField struct {
+	flag byte
+	md5  bool // packed as an md5 digest, not as a UUID
+}
+
+// mappingFields are the six string fields, in the order they are stored.
+var mappingFields = [mappingStrings]mappingField{
+	{flag: flagPackedCoreDataID},
+	{flag: flagPackedMD5, md5: true},
+	{flag: flagPackedSnapshotID},
+	{},
+	{flag: flagPackedParent},
+	{},
+}
+
+func mappingStringsOf(m *Mapping) [mappingStrings]string {
+	return [mappingStrings]string{m.CoreDataID, m.MD5, m.SnapshotID, m.Title, m.Parent, m.Filename}
+}
 
 // appendMapping appends the binary form of m (normalized by checkMapping:
 // times in UTC) to buf.
 func appendMapping(buf []byte, m *Mapping) []byte {
-	strs := [mappingStrings]string{m.CoreDataID, m.MD5, m.SnapshotID, m.Title, m.Parent, m.Filename}
-	buf = append(buf, mappingV1)
-	buf = binary.AppendVarint(buf, m.NexudusID)
-	buf = binary.AppendVarint(buf, m.Size)
-	buf = appendTime(buf, m.UpdatedOn)
-	buf = appendTime(buf, m.SyncedAt)
-	for _, s := range strs {
-		buf = binary.AppendUvarint(buf, uint64(len(s)))
+	strs := mappingStringsOf(m)
+	var packed [mappingStrings][packedLen]byte
+	flags := byte(0)
+	for i, f := range mappingFields {
+		if f.flag == 0 {
+			continue
+		}
+		var ok bool
+		if f.md5 {
+			packed[i], ok = packMD5(strs[i])
+		} else {
+			packed[i], ok = packUUID(strs[i])
+		}
+		if ok {
+			flags |= f.flag
+		}
 	}
-	for _, s := range strs {
-		buf = append(buf, s...)
+	if !m.UpdatedOn.IsZero() {
+		flags |= flagHasUpdatedOn
+	}
+	if !m.SyncedAt.IsZero() {
+		flags |= flagHasSyncedAt
+	}
+	buf = append(buf, mappingV2, flags)
+	buf = binary.AppendVarint(buf, m.Size)
+	if flags&flagHasUpdatedOn != 0 {
+		buf = appendCompactTime(buf, m.UpdatedOn)
+	}
+	if flags&flagHasSyncedAt != 0 {
+		buf = appendCompactTime(buf, m.SyncedAt)
+	}
+	for i, f := range mappingFields {
+		if flags&f.flag == 0 {
+			buf = binary.AppendUvarint(buf, uint64(len(strs[i])))
+		}
+	}
+	for i, f := range mappingFields {
+		if flags&f.flag != 0 {
+			buf = append(buf, packed[i][:]...)
+		} else {
+			buf = append(buf, strs[i]...)
+		}
 	}
 	return buf
 }
 
-func appendTime(buf []byte, t time.Time) []byte {
+// The sub-second part of a compact time is a unit in its two low bits and
+// a count of that unit above them: Nexudus dates to the millisecond (2
+// bytes instead of the 5 of nanoseconds), syncd's clock to the nanosecond.
+const (
+	subWhole = iota // no sub-second part; the count is 0
+	subMilli
+	subMicro
+	subNano
+)
+
+// appendCompactTime appends a non-zero time: Unix seconds, then its
+// sub-second part in the coarsest unit that holds it exactly.
+func appendCompactTime(buf []byte, t time.Time) []byte {
 	buf = binary.AppendVarint(buf, t.Unix())
-	return binary.AppendUvarint(buf, uint64(t.Nanosecond()))
+	ns := uint64(t.Nanosecond())
+	var sub uint64
+	switch {
+	case ns == 0:
+		sub = subWhole
+	case ns%1e6 == 0:
+		sub = ns/1e6<<2 | subMilli
+	case ns%1e3 == 0:
+		sub = ns/1e3<<2 | subMicro
+	default:
+		sub = ns<<2 | subNano
+	}
+	return binary.AppendUvarint(buf, sub)
+}
+
+// compactTime reads what appendCompactTime wrote.
+func (r *reader) compactTime() time.Time {
+	sec := r.varint()
+	sub := r.uvarint()
+	if r.err != nil {
+		return time.Time{}
+	}
+	n, unit := sub>>2, sub&3
+	var ns uint64
+	switch {
+	case unit == subWhole && n == 0:
+	case unit == subMilli && n < 1e3:
+		ns = n * 1e6
+	case unit == subMicro && n < 1e6:
+		ns = n * 1e3
+	case unit == subNano && n < 1e9:
+		ns = n
+	default:
+		r.err = fmt.Errorf("binary mapping: sub-second part %d of unit %d", n, unit)
+		return time.Time{}
+	}
+	return r.unix(sec, int64(ns))
+}
+
+// maxMappingLen bounds the length of m's binary form.
+func maxMappingLen(m *Mapping) int {
+	return 2 + 5*binary.MaxVarintLen64 + mappingStrings*binary.MaxVarintLen64 +
+		len(m.CoreDataID) + len(m.MD5) + len(m.SnapshotID) + len(m.Title) + len(m.Parent) + len(m.Filename)
 }
 
 // encodeMapping is the value PutMapping stores.
 func encodeMapping(m *Mapping) []byte {
-	n := 1 + 4*binary.MaxVarintLen64 + mappingStrings*binary.MaxVarintLen32 +
-		len(m.CoreDataID) + len(m.MD5) + len(m.SnapshotID) + len(m.Title) + len(m.Parent) + len(m.Filename)
-	return appendMapping(make([]byte, 0, n), m)
+	return appendMapping(make([]byte, 0, maxMappingLen(m)), m)
 }
 
-// decodeMapping reads a stored mapping in either form: JSON (what schema 0
-// and 1 wrote, and what a file restored from an older backup holds) or
-// binary. It never keeps data, which bbolt owns only for the transaction:
-// every string is copied (the binary form copies them all at once, into
-// one string that the fields share).
+// decodeMapping reads a stored mapping in any form: JSON (what schemas 0
+// and 1 wrote, and what a file restored from an older backup holds), the
+// binary form of schema 2, or the current one. It never keeps data, which
+// bbolt owns only for the transaction: every string is copied (the binary
+// forms copy them all at once, into one string that the fields share).
 func decodeMapping(id int64, data []byte) (Mapping, error) {
 	var (
 		m   Mapping
 		err error
 	)
-	if len(data) > 0 && data[0] == '{' {
+	switch {
+	case len(data) == 0:
+		err = errors.New("empty record")
+	case data[0] == mappingV2:
+		m.NexudusID = id
+		err = decodeMappingV2(data, &m)
+	case data[0] == mappingV1:
+		err = decodeMappingV1(data, &m)
+	case data[0] == '{':
 		m, err = decodeMappingJSON(data)
-	} else {
-		err = decodeMappingBinary(data, &m)
+	default:
+		err = fmt.Errorf("binary mapping: unknown version byte %#x", data[0])
 	}
 	if err != nil {
 		return Mapping{}, corrupt("mapping", id, err)
@@ -86,28 +213,42 @@ func decodeMapping(id int64, data []byte) (Mapping, error) {
 	return m, nil
 }
 
-var errShortMapping = errors.New("binary mapping: truncated")
-
-func decodeMappingBinary(data []byte, m *Mapping) error {
-	if len(data) == 0 {
-		return errors.New("empty record")
+func decodeMappingV2(data []byte, m *Mapping) error {
+	if len(data) < 2 {
+		return errShortMapping
 	}
-	if data[0] != mappingV1 {
-		return fmt.Errorf("binary mapping: unknown version byte %#x", data[0])
+	flags := data[1]
+	if flags&^flagsKnown != 0 {
+		return fmt.Errorf("binary mapping: unknown flags %#x", flags)
 	}
-	r := reader{b: data[1:]}
-	m.NexudusID = r.varint()
+	r := reader{b: data[2:]}
 	m.Size = r.varint()
-	m.UpdatedOn = r.time()
-	m.SyncedAt = r.time()
-	var lens [mappingStrings]uint64
-	total := uint64(0)
-	for i := range lens {
-		lens[i] = r.uvarint()
-		total += lens[i] // no overflow: each is checked against len(data) below
-		if lens[i] > uint64(len(data)) {
-			return fmt.Errorf("binary mapping: string %d of %d bytes in a record of %d", i+1, lens[i], len(data))
+	if flags&flagHasUpdatedOn != 0 {
+		m.UpdatedOn = r.compactTime()
+	}
+	if flags&flagHasSyncedAt != 0 {
+		m.SyncedAt = r.compactTime()
+	}
+	// stored is each field's bytes in the record, text its length as a
+	// string.
+	var stored, text [mappingStrings]uint64
+	var total, all uint64
+	for i, f := range mappingFields {
+		switch {
+		case flags&f.flag != 0:
+			stored[i], text[i] = packedLen, uuidLen
+			if f.md5 {
+				text[i] = md5HexLen
+			}
+		default:
+			stored[i] = r.uvarint()
+			if stored[i] > uint64(len(data)) {
+				return fmt.Errorf("binary mapping: string %d of %d bytes in a record of %d", i+1, stored[i], len(data))
+			}
+			text[i] = stored[i]
 		}
+		total += stored[i] // no overflow: each is at most len(data)
+		all += text[i]
 	}
 	if r.err != nil {
 		return r.err
@@ -115,83 +256,30 @@ func decodeMappingBinary(data []byte, m *Mapping) error {
 	if total != uint64(len(r.b)) {
 		return fmt.Errorf("binary mapping: strings of %d bytes, %d left in the record", total, len(r.b))
 	}
-	all := string(r.b) // the one copy out of bbolt's memory
-	strs := [mappingStrings]*string{&m.CoreDataID, &m.MD5, &m.SnapshotID, &m.Title, &m.Parent, &m.Filename}
+	// The one copy out of bbolt's memory: every field, unpacked, into
+	// one string that they share.
+	var sb strings.Builder
+	sb.Grow(int(all))
+	var tmp [uuidLen]byte
 	off := uint64(0)
+	for i, f := range mappingFields {
+		b := r.b[off : off+stored[i]]
+		off += stored[i]
+		switch {
+		case flags&f.flag == 0:
+			sb.Write(b)
+		case f.md5:
+			sb.Write(appendHex(tmp[:0], b))
+		default:
+			sb.Write(appendUUID(tmp[:0], b))
+		}
+	}
+	s := sb.String()
+	strs := [mappingStrings]*string{&m.CoreDataID, &m.MD5, &m.SnapshotID, &m.Title, &m.Parent, &m.Filename}
+	off = 0
 	for i, p := range strs {
-		*p = all[off : off+lens[i]]
-		off += lens[i]
+		*p = s[off : off+text[i]]
+		off += text[i]
 	}
 	return nil
-}
-
-// reader reads varints and remembers the first error.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errShortMapping
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errShortMapping
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-var (
-	// zeroUnix is time.Time{}.Unix().
-	zeroUnix = time.Time{}.Unix()
-	// minUnix and maxUnix bound the times JSON can write (years 0 to
-	// 9999), which `state ls -json` must: checkMapping refuses others.
-	minUnix = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	maxUnix = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix() - 1
-)
-
-func (r *reader) time() time.Time {
-	sec := r.varint()
-	nsec := r.uvarint()
-	if r.err != nil {
-		return time.Time{}
-	}
-	if nsec >= 1e9 {
-		r.err = fmt.Errorf("binary mapping: %d nanoseconds", nsec)
-		return time.Time{}
-	}
-	if sec == zeroUnix && nsec == 0 {
-		return time.Time{}
-	}
-	if sec < minUnix || sec > maxUnix {
-		r.err = fmt.Errorf("binary mapping: time of %d Unix seconds, outside years 0 to 9999", sec)
-		return time.Time{}
-	}
-	return time.Unix(sec, int64(nsec)).UTC()
-}
-
-// decodeMappingJSON reads the form of schema 0 and 1. json.Unmarshal
-// copies every string.
-// (Its own variable: one that json.Unmarshal sees escapes to the heap,
-// and the binary path would pay for that too.)
-func decodeMappingJSON(data []byte) (Mapping, error) {
-	var m Mapping
-	err := json.Unmarshal(data, &m)
-	return m, err
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,54 +13,116 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func TestMappingBinaryRoundTrip(t *testing.T) {
+// roundTripMappings are mappings of every shape the binary forms must
+// give back exactly: packed ids, ids of other forms that look close, and
+// times of every precision and era.
+func roundTripMappings() map[string]Mapping {
 	full := mapping(42, "cd-42")
 	full.UpdatedOn = time.Date(2024, 3, 1, 10, 0, 0, 123456789, time.UTC)
 	full.SyncedAt = time.Date(2024, 3, 1, 10, 1, 2, 0, time.UTC)
 	full.Title = "Zoë Ångström – Contrat de location"
-	cases := map[string]Mapping{
+	const u = "389a5280-8efc-11e6-a6e0-2f4ee7e36368"
+	packed := Mapping{NexudusID: 1000001, CoreDataID: u, MD5: "9e107d9d372bb6826bd81d3542a419d6", Size: 180000,
+		UpdatedOn: time.Date(2024, 3, 1, 10, 0, 0, 5e6, time.UTC), SnapshotID: "2bb8dd8a-8ef6-11e6-89e1-03c0dbcab4b1",
+		Title: "Member 17 - Contract 1234", Parent: "313ae0be-71cf-11ee-b1e9-ebd554949e29", Filename: "contract-1234-signed.pdf",
+		SyncedAt: time.Date(2024, 3, 1, 10, 1, 2, 3000, time.UTC)}
+	almost := packed
+	almost.CoreDataID = strings.ToUpper(u)                                // upper case unpacks otherwise
+	almost.MD5 = "9e107d9d372bb6826bd81d3542a419dG"                       // not hex
+	almost.SnapshotID = "{" + u[1:35] + "}"                               // braces
+	almost.Parent = u[:8] + "_" + u[9:]                                   // a hyphen replaced
+	almost.Title, almost.Filename = u, "9e107d9d372bb6826bd81d3542a419d6" // packable forms in fields never packed
+	mixed := packed
+	mixed.MD5 = ""                 // unknown digest
+	mixed.SnapshotID = "0" + u[1:] // packed, a different one
+	mixed.Parent = u + " "         // 37 bytes
+	return map[string]Mapping{
 		"full":       full,
 		"zero times": {NexudusID: 7, CoreDataID: "cd-7"},
 		"only id":    {NexudusID: 1<<62 + 5, CoreDataID: "x", Size: -1},
 		"old times": {NexudusID: 9, CoreDataID: "cd-9",
 			UpdatedOn: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC), SyncedAt: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
-		"before 1970": {NexudusID: 3, CoreDataID: "cd-3", UpdatedOn: time.Date(1969, 12, 31, 23, 59, 59, 500, time.UTC)},
+		"year 0":             {NexudusID: 8, CoreDataID: "cd-8", UpdatedOn: time.Date(0, 1, 1, 0, 0, 0, 1000, time.UTC)},
+		"before 1970":        {NexudusID: 3, CoreDataID: "cd-3", UpdatedOn: time.Date(1969, 12, 31, 23, 59, 59, 500, time.UTC)},
+		"milliseconds":       {NexudusID: 4, CoreDataID: "cd-4", UpdatedOn: time.Unix(1700000000, 999e6).UTC(), SyncedAt: time.Unix(1700000000, 1e6).UTC()},
+		"microseconds":       {NexudusID: 5, CoreDataID: "cd-5", UpdatedOn: time.Unix(1700000000, 999999e3).UTC(), SyncedAt: time.Unix(-1, 1e3).UTC()},
+		"packed":             packed,
+		"almost packable":    almost,
+		"mixed":              mixed,
+		"only the packed id": {NexudusID: 6, CoreDataID: u},
 	}
-	for name, m := range cases {
+}
+
+func TestMappingBinaryRoundTrip(t *testing.T) {
+	for name, m := range roundTripMappings() {
 		t.Run(name, func(t *testing.T) {
-			data := encodeMapping(&m)
-			if data[0] == '{' {
-				t.Fatalf("binary form starts with '{'")
-			}
-			got, err := decodeMapping(m.NexudusID, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != m {
-				t.Errorf("decoded %+v\nwant    %+v", got, m)
-			}
-			// The JSON of `state ls -json` must not see a difference.
-			if !equalJSON(t, got, m) {
-				t.Errorf("JSON of the decoded mapping differs")
+			for form, data := range map[string][]byte{"current": encodeMapping(&m), "schema 2": encodeMappingV1(&m)} {
+				if data[0] == '{' {
+					t.Fatalf("%s: binary form starts with '{'", form)
+				}
+				got, err := decodeMapping(m.NexudusID, data)
+				if err != nil {
+					t.Fatalf("%s: %v", form, err)
+				}
+				if got != m {
+					t.Errorf("%s: decoded %+v\nwant    %+v", form, got, m)
+				}
+				// The JSON of `state ls -json` must not see a difference.
+				if !equalJSON(t, got, m) {
+					t.Errorf("%s: JSON of the decoded mapping differs", form)
+				}
 			}
 		})
 	}
 }
 
-// A binary mapping is a third smaller than its JSON.
+// Ids in the canonical form take 16 bytes, a digest 16, a time of
+// Nexudus (milliseconds) 7, a zero time none; anything else is kept as
+// it is.
+func TestMappingBinaryPacks(t *testing.T) {
+	ms := roundTripMappings()
+	cases := []struct {
+		name  string
+		flags byte
+		len   int
+	}{
+		{"packed", flagPackedCoreDataID | flagPackedMD5 | flagPackedSnapshotID | flagPackedParent | flagHasUpdatedOn | flagHasSyncedAt,
+			// version, flags, size (3), UpdatedOn and SyncedAt (5 + 1
+			// each: 5 ms, 3 µs), 2 lengths, 4×16, title, filename
+			2 + 3 + 6 + 6 + 2 + 4*16 + len("Member 17 - Contract 1234") + len("contract-1234-signed.pdf")},
+		{"almost packable", flagHasUpdatedOn | flagHasSyncedAt, -1},
+		{"mixed", flagPackedCoreDataID | flagPackedSnapshotID | flagHasUpdatedOn | flagHasSyncedAt, -1},
+		{"zero times", 0, 2 + 1 + 6 + len("cd-7")},
+		{"only the packed id", flagPackedCoreDataID, 2 + 1 + 5 + 16},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := ms[c.name]
+			data := encodeMapping(&m)
+			if data[0] != mappingV2 || data[1] != c.flags {
+				t.Errorf("version %d, flags %#b; want %d, %#b", data[0], data[1], mappingV2, c.flags)
+			}
+			if c.len >= 0 && len(data) != c.len {
+				t.Errorf("%d bytes, want %d", len(data), c.len)
+			}
+		})
+	}
+}
+
+// A realistic mapping takes well under half its JSON, and under two
+// thirds of schema 2's binary form.
 func TestMappingBinaryIsSmaller(t *testing.T) {
-	m := mapping(123456, "8a1c2a1e-9f7b-11ee-8c90-0242ac120002")
-	m.UpdatedOn, m.SyncedAt = m.UpdatedOn.UTC(), m.SyncedAt.UTC()
+	m := realisticMapping(7, true)
 	js, _ := json.Marshal(m)
-	bin := encodeMapping(&m)
-	if len(bin) > len(js)*2/3 {
-		t.Errorf("binary %d bytes, JSON %d", len(bin), len(js))
+	v1, bin := encodeMappingV1(&m), encodeMapping(&m)
+	if len(bin) > len(js)*2/5 || len(bin) > len(v1)*2/3 {
+		t.Errorf("binary %d bytes, schema 2's %d, JSON %d", len(bin), len(v1), len(js))
 	}
 }
 
 // Files written by schema 0 and 1 hold JSON mappings: they read as they
-// are (also by a read-only open, which cannot migrate), and a mapping
-// written again is written in the binary form.
+// are (also by a read-only open, which cannot migrate), and a read-write
+// open rewrites them all in the binary form (migrateV2).
 func TestJSONMappingsOfSchema1StillRead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	old := []Mapping{mapping(1, "cd-1"), mapping(2, "cd-2")}
@@ -102,18 +165,17 @@ func TestJSONMappingsOfSchema1StillRead(t *testing.T) {
 	if v, _ := s.SchemaVersion(); v != CurrentSchemaVersion() {
 		t.Errorf("schema %d after a read-write open", v)
 	}
-	m := mapping(1, "cd-1")
-	m.Title = "New title"
-	mustPut(t, s, m)
 	_ = s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketFiles).Get(idKey(1)); v[0] != mappingV1 {
-			t.Errorf("mapping 1 rewritten as %q", v)
-		}
-		if v := tx.Bucket(bucketFiles).Get(idKey(2)); v[0] != '{' {
-			t.Errorf("mapping 2, not written, changed to %q", v)
+		for _, m := range old {
+			if v := tx.Bucket(bucketFiles).Get(idKey(m.NexudusID)); v[0] != mappingV2 {
+				t.Errorf("mapping %d left as %q", m.NexudusID, v)
+			}
 		}
 		return nil
 	})
+	m := mapping(1, "cd-1")
+	m.Title = "New title"
+	mustPut(t, s, m)
 	if got, _, _ := s.Mapping(1); got.Title != "New title" {
 		t.Errorf("Mapping(1).Title = %q", got.Title)
 	}
@@ -124,19 +186,37 @@ func TestJSONMappingsOfSchema1StillRead(t *testing.T) {
 }
 
 func TestCorruptBinaryMappingNamesTheRecord(t *testing.T) {
-	good := encodeMapping(&Mapping{NexudusID: 42, CoreDataID: "cd-42", Title: "T", UpdatedOn: time.Unix(1700000000, 5).UTC()})
+	m42 := Mapping{NexudusID: 42, CoreDataID: "cd-42", Title: "T", UpdatedOn: time.Unix(1700000000, 5).UTC()}
+	good, goodV1 := encodeMapping(&m42), encodeMappingV1(&m42)
+	y10000 := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	packed := Mapping{NexudusID: 42, CoreDataID: "389a5280-8efc-11e6-a6e0-2f4ee7e36368"}
 	cases := map[string][]byte{
-		"empty":            {},
-		"unknown version":  append([]byte{9}, good[1:]...),
-		"truncated":        good[:len(good)-1],
-		"cut in a varint":  good[:3],
-		"trailing bytes":   append(append([]byte{}, good...), 'x'),
-		"other id":         encodeMapping(&Mapping{NexudusID: 43, CoreDataID: "cd-43"}),
-		"no coredata id":   encodeMapping(&Mapping{NexudusID: 42}),
-		"huge length":      {mappingV1, 84, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
-		"nanos over 1e9":   {mappingV1, 84, 0, 2, 0x80, 0x94, 0xeb, 0xdc, 0x03},
-		"year 10000":       append(append([]byte{mappingV1, 84, 0}, appendTime(nil, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))...), 0, 0, 5, 0, 0, 0, 0, 0, 'c', 'd', '-', '4', '2'),
-		"overflowing time": {mappingV1, 84, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0},
+		"empty":                      {},
+		"unknown version":            append([]byte{9}, good[1:]...),
+		"only a version":             {mappingV2},
+		"unknown flag":               {mappingV2, 1 << 6, 0, 0, 0, 0, 0, 0, 0},
+		"truncated":                  good[:len(good)-1],
+		"cut in a varint":            good[:4],
+		"trailing bytes":             append(append([]byte{}, good...), 'x'),
+		"no coredata id":             encodeMapping(&Mapping{NexudusID: 42}),
+		"packed id cut":              encodeMapping(&packed)[:10],
+		"huge length":                {mappingV2, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"whole seconds with a count": {mappingV2, flagHasUpdatedOn, 0, 2, 1 << 2, 5, 0, 0, 0, 0, 0, 'c', 'd', '-', '4', '2'},
+		"1000 milliseconds":          append(append([]byte{mappingV2, flagHasUpdatedOn, 0, 2}, binary.AppendUvarint(nil, 1000<<2|subMilli)...), 5, 0, 0, 0, 0, 0, 'c', 'd', '-', '4', '2'),
+		"1e9 nanoseconds":            append(append([]byte{mappingV2, flagHasUpdatedOn, 0, 2}, binary.AppendUvarint(nil, 1e9<<2|subNano)...), 5, 0, 0, 0, 0, 0, 'c', 'd', '-', '4', '2'),
+		"year 10000":                 append(append([]byte{mappingV2, flagHasSyncedAt, 0}, appendCompactTime(nil, y10000)...), 5, 0, 0, 0, 0, 0, 'c', 'd', '-', '4', '2'),
+		"overflowing time":           {mappingV2, flagHasUpdatedOn, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0},
+
+		// The form of schema 2, which carries the id.
+		"schema 2: truncated":        goodV1[:len(goodV1)-1],
+		"schema 2: cut in a varint":  goodV1[:3],
+		"schema 2: trailing bytes":   append(append([]byte{}, goodV1...), 'x'),
+		"schema 2: other id":         encodeMappingV1(&Mapping{NexudusID: 43, CoreDataID: "cd-43"}),
+		"schema 2: no coredata id":   encodeMappingV1(&Mapping{NexudusID: 42}),
+		"schema 2: huge length":      {mappingV1, 84, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"schema 2: nanos over 1e9":   {mappingV1, 84, 0, 2, 0x80, 0x94, 0xeb, 0xdc, 0x03},
+		"schema 2: year 10000":       append(append([]byte{mappingV1, 84, 0}, appendTimeV1(nil, y10000)...), 0, 0, 5, 0, 0, 0, 0, 0, 'c', 'd', '-', '4', '2'),
+		"schema 2: overflowing time": {mappingV1, 84, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0},
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -190,6 +270,14 @@ func FuzzDecodeMappingBinary(f *testing.F) {
 	f.Add(int64(7), encodeMapping(&Mapping{NexudusID: 7, CoreDataID: "c"}))
 	f.Add(int64(42), []byte{mappingV1})
 	f.Add(int64(42), []byte{mappingV1, 84, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0})
+	f.Add(int64(42), []byte{mappingV2})
+	f.Add(int64(42), []byte{mappingV2, flagsKnown, 0})
+	for _, m := range roundTripMappings() {
+		f.Add(m.NexudusID, encodeMapping(&m))
+		f.Add(m.NexudusID, encodeMappingV1(&m))
+	}
+	r := realisticMapping(3, true)
+	f.Add(r.NexudusID, encodeMapping(&r))
 	f.Fuzz(func(t *testing.T, id int64, data []byte) {
 		if len(data) > 0 && data[0] == '{' {
 			return // FuzzDecodeMapping's part

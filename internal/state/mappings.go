@@ -148,32 +148,55 @@ func checkMapping(m *Mapping) error {
 	return nil
 }
 
+// filesFillPercent is how full bbolt fills a page of the files bucket
+// when it splits one (its default: 0.5). Nexudus ids grow, so new files
+// are appended at the end of the bucket, in key order, and what a split
+// leaves on the left page is never written to again but for a rewrite of
+// its mappings: at 0.5 every page stays half empty. The slack left is for
+// those rewrites, which may grow a mapping: the first poll after `state
+// rebuild` adds both times to every mapping (17 bytes in about 170), and
+// a page whose mappings all grew by that still fits at 0.9; above it,
+// each grown page splits off a near-empty one. Measured at 100,000
+// mappings (BenchmarkStateFileBytesPerMapping, size_test.go): after
+// rebuild and poll, leaves 97% full at 0.9, 51% at 0.95, 54% at 1.0, 51%
+// at 0.5; mirrored one PutMapping at a time, 88% at 0.9 and above (a
+// split keeps at least three keys on its right page), 47% at 0.5.
+const filesFillPercent = 0.9
+
+// filesBucket is the files bucket of a write transaction, set to split
+// its pages at filesFillPercent (a bucket's FillPercent lasts one
+// transaction).
+func filesBucket(tx *bolt.Tx) *bolt.Bucket {
+	b := tx.Bucket(bucketFiles)
+	b.FillPercent = filesFillPercent
+	return b
+}
+
 // putMappingTx writes m and claims its CoreData id; with clearFailure it
 // also ends the file's failure record (the file is mirrored).
 func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
 	key := idKey(m.NexudusID)
-	owners := tx.Bucket(bucketOwners)
-	if v := owners.Get([]byte(m.CoreDataID)); v != nil {
-		other, err := decodeOwner(m.CoreDataID, v)
-		if err != nil {
-			return err
-		}
-		if other != m.NexudusID {
-			return fmt.Errorf("coredata file %s already mirrors nexudus file %d: %w", m.CoreDataID, other, ErrOwned)
-		}
+	owner, owned, err := lookupOwner(tx, m.CoreDataID)
+	if err != nil {
+		return err
 	}
-	files := tx.Bucket(bucketFiles)
+	if owned && owner != m.NexudusID {
+		return fmt.Errorf("coredata file %s already mirrors nexudus file %d: %w", m.CoreDataID, owner, ErrOwned)
+	}
+	files := filesBucket(tx)
 	if v := files.Get(key); v != nil {
 		old, err := decodeMapping(m.NexudusID, v)
 		switch {
 		case err != nil:
 			// Overwriting a corrupt record repairs it; its CoreData id
-			// is unknown, so find the owner entries by value.
-			if err := releaseOwnerScan(owners, m.NexudusID); err != nil {
+			// is unknown, so find the owner entries by value (which may
+			// drop m's own).
+			if err := releaseOwnerScan(tx, m.NexudusID); err != nil {
 				return err
 			}
+			owned = false
 		case old.CoreDataID != m.CoreDataID:
-			if err := releaseOwner(owners, old.CoreDataID, m.NexudusID); err != nil {
+			if err := releaseOwner(tx, old.CoreDataID, m.NexudusID); err != nil {
 				return err
 			}
 		}
@@ -181,8 +204,12 @@ func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
 	if err := files.Put(key, encodeMapping(&m)); err != nil {
 		return err
 	}
-	if err := putJSON(owners, []byte(m.CoreDataID), m.NexudusID); err != nil {
-		return err
+	if !owned {
+		// An entry that already says so is not written again: a poll
+		// rewriting a mapping dirties one page of the owners less.
+		if err := putOwner(tx, m.CoreDataID, m.NexudusID); err != nil {
+			return err
+		}
 	}
 	drop := [][]byte{bucketIntents}
 	if clearFailure {
@@ -196,42 +223,21 @@ func putMappingTx(tx *bolt.Tx, m Mapping, clearFailure bool) error {
 	return nil
 }
 
-// releaseOwner removes coreDataID from the owners index only if id owns it,
-// so that a stale mapping cannot free a CoreData file someone else claimed.
-func releaseOwner(owners *bolt.Bucket, coreDataID string, id int64) error {
-	v := owners.Get([]byte(coreDataID))
-	if v == nil {
-		return nil
-	}
-	owner, err := decodeOwner(coreDataID, v)
-	if err != nil {
-		return err
-	}
-	if owner != id {
-		return nil
-	}
-	return owners.Delete([]byte(coreDataID))
-}
-
-// Owner returns the Nexudus file that a CoreData file mirrors.
-func (s *Store) Owner(coreDataID string) (id int64, ok bool, err error) {
-	err = s.view("owner", coreDataID, func(tx *bolt.Tx) error {
-		v := get(tx, bucketOwners, []byte(coreDataID))
-		if v == nil {
-			return nil
-		}
-		id, err = decodeOwner(coreDataID, v)
-		ok = err == nil
-		return err
-	})
-	return id, ok, err
-}
-
 // Mappings lists every mapping, sorted by Nexudus id (bbolt's key order:
 // ids are positive and keys big-endian).
+//
+// The slice is sized from the bucket's key count first: `syncd verify`
+// holds every mapping at once, and 100,000 of them appended one by one
+// allocated the slice twice over on the way up (114 MiB in all, against
+// 37 MiB sized once).
 func (s *Store) Mappings() ([]Mapping, error) {
 	var out []Mapping
 	err := s.view("list mappings", nil, func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketFiles); b != nil {
+			if n := b.Stats().KeyN; n > 0 {
+				out = make([]Mapping, 0, n)
+			}
+		}
 		return forEach(tx, bucketFiles, func(k, v []byte) error {
 			id, err := keyID(k)
 			if err != nil {
@@ -279,32 +285,12 @@ func dropMappingTx(tx *bolt.Tx, id int64) (found bool, err error) {
 		return false, nil
 	}
 	if m, err := decodeMapping(id, v); err == nil {
-		err = releaseOwner(tx.Bucket(bucketOwners), m.CoreDataID, id)
+		err = releaseOwner(tx, m.CoreDataID, id)
 		if err != nil {
 			return true, err
 		}
-	} else if err := releaseOwnerScan(tx.Bucket(bucketOwners), id); err != nil {
+	} else if err := releaseOwnerScan(tx, id); err != nil {
 		return true, err
 	}
 	return true, files.Delete(key)
-}
-
-// releaseOwnerScan drops every owners entry pointing at id.
-func releaseOwnerScan(owners *bolt.Bucket, id int64) error {
-	var stale [][]byte
-	err := owners.ForEach(func(k, v []byte) error {
-		if owner, err := decodeOwner(string(k), v); err == nil && owner == id {
-			stale = append(stale, append([]byte(nil), k...))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, k := range stale {
-		if err := owners.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func equalJSON(t *testing.T, a, b any) bool {
@@ -210,5 +212,36 @@ func TestMappingsForReadsSeveralInOneGo(t *testing.T) {
 	}
 	if _, ok := got[4]; ok {
 		t.Fatal("a file without a mapping is in the map")
+	}
+}
+
+// Mappings allocates its slice once: verify holds every mapping, and a
+// slice doubling its way up cost as much again in garbage at its peak.
+func TestMappingsAllocatesTheSliceOnce(t *testing.T) {
+	s := newStore(t)
+	const n = 5000
+	ms := make([]Mapping, n)
+	for i := range ms {
+		ms[i] = realisticMapping(i, true)
+	}
+	if _, err := s.PutMappings(ms); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	got, err := s.Mappings()
+	runtime.ReadMemStats(&after)
+	if err != nil || len(got) != n {
+		t.Fatalf("Mappings() = %d, %v", len(got), err)
+	}
+	// The slice, each mapping's one string (about 200 bytes) and a
+	// little for bbolt's transaction.
+	bound := uint64(n) * (uint64(unsafe.Sizeof(Mapping{})) + 256 + 64)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > bound {
+		t.Errorf("Mappings() of %d allocated %d bytes, want at most %d", n, alloc, bound)
+	}
+	if empty, err := newStore(t).Mappings(); err != nil || empty != nil {
+		t.Errorf("Mappings() of an empty file = %#v, %v; want nil", empty, err)
 	}
 }

@@ -18,11 +18,14 @@ type migration func(tx *bolt.Tx) error
 var migrations = []migration{
 	0: migrateV0,
 	1: migrateV1,
+	2: migrateV2,
 }
 
 // readableFrom is the oldest schema that a read-only open reads as it is,
 // without its migrations: every later migration only changes what is
-// written from then on.
+// written from then on, or rewrites records into a form whose older forms
+// are still read (migrateV2: a schema 2 file has no owner_uuids, and its
+// owners are looked up by text in `owners`, as schema 2 did).
 const readableFrom = 1
 
 // CurrentSchemaVersion is the version this binary writes.
@@ -100,7 +103,10 @@ func (s *Store) prepare() error {
 	}
 	current := CurrentSchemaVersion()
 	if version > current {
-		return fmt.Errorf("file has schema %d, this syncd knows up to %d: %w", version, current, ErrSchemaTooNew)
+		// The operator who sees this has downgraded: say how back out.
+		return fmt.Errorf("file has schema %d, this syncd knows up to %d (a newer syncd wrote it, and no older one can read it); "+
+			"run the newer syncd again, or put back a `syncd state backup` taken before the upgrade, "+
+			"or move the file away and run `syncd state rebuild`: %w", version, current, ErrSchemaTooNew)
 	}
 	if s.readOnly {
 		if empty {

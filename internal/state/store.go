@@ -49,10 +49,12 @@ var (
 	bucketIntents  = []byte("intents")  // Nexudus id -> Intent (create in flight)
 	bucketFailures = []byte("failures") // Nexudus id -> Failure (backing off)
 	bucketParked   = []byte("parked")   // Nexudus id -> Failure (max attempts reached)
-	bucketOwners   = []byte("owners")   // CoreData id -> Nexudus id
-	bucketMeta     = []byte("meta")     // schema version, cursors, last audit
-	bucketAudit    = []byte("audit")    // Nexudus id -> AuditFinding (last audit's problems)
-	bucketFollowed = []byte("followed") // Nexudus id -> Followed (re-filed by a person)
+	bucketOwners   = []byte("owners")   // CoreData id -> Nexudus id (ids of other forms than UUIDs, owners.go)
+	// CoreData id as a packed UUID -> Nexudus id (schema 3 on, owners.go)
+	bucketOwnerUUIDs = []byte("owner_uuids")
+	bucketMeta       = []byte("meta")     // schema version, cursors, last audit
+	bucketAudit      = []byte("audit")    // Nexudus id -> AuditFinding (last audit's problems)
+	bucketFollowed   = []byte("followed") // Nexudus id -> Followed (re-filed by a person)
 
 	// Terms acceptances (legal.go).
 	bucketLegalFiles    = []byte("legal_files")    // tag -> LegalFile (a text or a register)
@@ -62,7 +64,7 @@ var (
 	bucketLegalMonths   = []byte("legal_months")   // location|month -> LegalMonth
 	bucketLegalFailures = []byte("legal_failures") // tag -> LegalFailure (a text's or register's own failure)
 
-	allBuckets = [][]byte{bucketFiles, bucketIntents, bucketFailures, bucketParked, bucketOwners, bucketMeta, bucketAudit, bucketFollowed,
+	allBuckets = [][]byte{bucketFiles, bucketIntents, bucketFailures, bucketParked, bucketOwners, bucketOwnerUUIDs, bucketMeta, bucketAudit, bucketFollowed,
 		bucketLegalFiles, bucketLegalIntents, bucketLegalRows, bucketLegalIndex, bucketLegalMonths, bucketLegalFailures}
 )
 

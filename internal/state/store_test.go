@@ -102,12 +102,12 @@ func TestOpenCreatesPrivateFileAndDir(t *testing.T) {
 			t.Errorf("mode of %s = %v, want %v", c.path, fi.Mode(), c.want)
 		}
 	}
-	if got := rawBucketsOf(t, s); strings.Join(got, ",") != "audit,failures,files,followed,intents,legal_failures,legal_files,legal_index,legal_intents,legal_months,legal_rows,meta,owners,parked" {
+	if got := rawBucketsOf(t, s); strings.Join(got, ",") != "audit,failures,files,followed,intents,legal_failures,legal_files,legal_index,legal_intents,legal_months,legal_rows,meta,owner_uuids,owners,parked" {
 		t.Errorf("buckets = %v", got)
 	}
 	v, err := s.SchemaVersion()
-	if err != nil || v != CurrentSchemaVersion() || v != 2 {
-		t.Errorf("SchemaVersion() = %d, %v; want 2", v, err)
+	if err != nil || v != CurrentSchemaVersion() || v != 3 {
+		t.Errorf("SchemaVersion() = %d, %v; want 3", v, err)
 	}
 }
 
@@ -280,7 +280,9 @@ func TestSchemaTooNewIsRefusedUntouched(t *testing.T) {
 			if !errors.Is(err, ErrSchemaTooNew) {
 				t.Fatalf("err = %v, want ErrSchemaTooNew", err)
 			}
-			for _, want := range []string{path, fmt.Sprintf("schema %d", CurrentSchemaVersion()+1), fmt.Sprintf("up to %d", CurrentSchemaVersion())} {
+			// A downgrade: the message says what the operator can do.
+			for _, want := range []string{path, fmt.Sprintf("schema %d", CurrentSchemaVersion()+1), fmt.Sprintf("up to %d", CurrentSchemaVersion()),
+				"run the newer syncd again", "`syncd state backup` taken before the upgrade", "`syncd state rebuild`"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("err = %q, want it to contain %q", err, want)
 				}
