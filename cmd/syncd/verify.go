@@ -56,17 +56,20 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration: " + w.String())
 	}
-	rep, err := runVerify(ctx, cfg, verifyFlags{from: from, deep: *deep}, log, verifyProgress(stderr, log))
+	flags := verifyFlags{from: from, deep: *deep}
+	if *asJSON {
+		// Rows are written as they are judged, at the end of the run: a
+		// run that fails there has written the rows before the failure.
+		flags.row = verify.JSONRows(stdout)
+	}
+	rep, err := runVerify(ctx, cfg, flags, log, verifyProgress(stderr, log))
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		err = verify.WriteJSON(stdout, rep)
-	} else {
-		err = verify.WriteTable(stdout, rep)
-	}
-	if err != nil {
-		return &ExitError{Code: exitFailed, Err: err}
+	if !*asJSON {
+		if err := verify.WriteTable(stdout, rep); err != nil {
+			return &ExitError{Code: exitFailed, Err: err}
+		}
 	}
 	log.Info("verify done", zap.Int("listed", rep.Listed), zap.Int("problems", rep.Problems()),
 		zap.Int("orphans", rep.Counts[verify.StatusOrphan]), zap.Int("skipped", rep.Skipped))
@@ -79,6 +82,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 type verifyFlags struct {
 	from time.Time
 	deep bool
+	row  func(verify.Row) error // every row, in order; nil: only the report
 }
 
 // runVerify builds the clients of cfg and runs the audit; the demo calls
@@ -102,6 +106,7 @@ func runVerify(ctx context.Context, cfg *config.Config, f verifyFlags, log *zap.
 		MaxFileBytes: cfg.Nexudus.MaxFileBytes,
 		Logger:       log,
 		Progress:     progress,
+		Row:          f.row,
 	})
 	if err != nil {
 		return nil, &ExitError{Code: exitFailed, Err: err}
@@ -120,26 +125,38 @@ type stateMappings struct {
 	once sync.Once
 }
 
-func (s *stateMappings) Mappings(context.Context) ([]state.Mapping, error) {
+// EachMapping reads every mapping in one read-only open, a batch per
+// read transaction.
+func (s *stateMappings) EachMapping(_ context.Context, fn func(state.Mapping) error) error {
+	return s.read(func(st *state.Store) error { return st.EachMapping(1000, fn) })
+}
+
+// MappingsFor reads the mappings of ids in one read-only open.
+func (s *stateMappings) MappingsFor(_ context.Context, ids []int64) (map[int64]state.Mapping, error) {
+	var out map[int64]state.Mapping
+	err := s.read(func(st *state.Store) error {
+		var err error
+		out, err = st.MappingsFor(ids)
+		return err
+	})
+	return out, err
+}
+
+func (s *stateMappings) read(fn func(*state.Store) error) error {
 	if _, err := os.Stat(s.cfg.State.Path); errors.Is(err, os.ErrNotExist) {
 		s.once.Do(func() {
 			s.log.Warn("state file does not exist: no mappings to compare with; files are judged by their CoreData tags alone",
 				zap.String("path", s.cfg.State.Path))
 		})
-		return nil, nil
+		return nil
 	}
-	var out []state.Mapping
-	err := withReadOnly(s.cfg, func(st *state.Store) error {
-		var err error
-		out, err = st.Mappings()
-		return err
-	})
+	err := withReadOnly(s.cfg, fn)
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		// verify never exits 3: it holds no lock of its own to lose.
-		return nil, ee.Err
+		return ee.Err
 	}
-	return out, err
+	return err
 }
 
 // verifyProgress shows how many Nexudus files are checked, as a backfill

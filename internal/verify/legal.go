@@ -68,7 +68,7 @@ func (v *verifier) verifyLegal(ctx context.Context) error {
 		if row.Status == StatusOK || row.Status == StatusStale {
 			textFile[t.UniqueID] = row.CoreDataID
 		}
-		v.rep.Rows = append(v.rep.Rows, row)
+		v.extra = append(v.extra, row)
 	}
 	type month struct {
 		business int64
@@ -90,7 +90,7 @@ func (v *verifier) verifyLegal(ctx context.Context) error {
 		if !v.opt.From.IsZero() {
 			continue // a month's register needs every acceptance of it
 		}
-		v.rep.Rows = append(v.rep.Rows, v.legalRow(tag, "register", legal.Register(rs), fmt.Sprintf("location %d, %s, %d acceptances", m.business, m.month, len(rs))))
+		v.extra = append(v.extra, v.legalRow(tag, "register", legal.Register(rs), fmt.Sprintf("location %d, %s, %d acceptances", m.business, m.month, len(rs))))
 	}
 	if v.rep.OrphansChecked {
 		for tag, files := range v.ix.legal {
@@ -98,7 +98,7 @@ func (v *verifier) verifyLegal(ctx context.Context) error {
 				continue
 			}
 			for _, f := range files {
-				v.rep.Rows = append(v.rep.Rows, Row{Tag: tag, CoreDataID: f.ID, Status: StatusOrphan, CoreDataIDs: []string{f.ID}, CoreDataMD5: lower(f.Digest), Parent: f.Parent,
+				v.extra = append(v.extra, Row{Tag: tag, CoreDataID: f.ID, Status: StatusOrphan, CoreDataIDs: []string{f.ID}, CoreDataMD5: lower(f.Digest), Parent: f.Parent,
 					Reason: "tagged " + tag + ", but Nexudus no longer holds that version or month; syncd keeps it (nothing is deleted in CoreData)"})
 			}
 		}

@@ -33,7 +33,7 @@ func TestVerifyChecksTextsAndRegisters(t *testing.T) {
 	st.Close()
 	month := legal.Month(now.Add(-time.Hour))
 	withLegal := func(o *verify.Options) { o.Legal = w.src }
-	byTag := func(rep *verify.Report) map[string]verify.Row {
+	byTag := func(rep *result) map[string]verify.Row {
 		out := map[string]verify.Row{}
 		for _, r := range rep.Rows {
 			if r.Tag != "" {

@@ -10,16 +10,16 @@ import (
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// WriteJSON writes one JSON object per line: every verified Nexudus file,
-// then every orphan, by Nexudus Id.
-func WriteJSON(w io.Writer, r *Report) error {
+// JSONRows returns an Options.Row that writes one JSON object per line:
+// every verified Nexudus file, then every orphan, by Nexudus Id.
+func JSONRows(w io.Writer) func(Row) error {
 	enc := json.NewEncoder(w)
-	for _, row := range r.Rows {
+	return func(row Row) error {
 		if err := enc.Encode(row); err != nil {
-			return fmt.Errorf("verify: write json: %w", err)
+			return fmt.Errorf("write json: %w", err)
 		}
+		return nil
 	}
-	return nil
 }
 
 // WriteTable writes the summary (a count per status) and one line per
@@ -51,23 +51,14 @@ func WriteTable(w io.Writer, r *Report) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("verify: write table: %w", err)
 	}
-	problems := 0
-	for _, row := range r.Rows {
-		if row.Status != StatusOK {
-			problems++
-		}
-	}
-	if problems == 0 {
+	if len(r.NotOK) == 0 {
 		_, err := fmt.Fprintln(w, "\nall ok")
 		return err
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NEXUDUS_ID\tSTATUS\tCOREDATA_ID\tREASON")
-	for _, row := range r.Rows {
-		if row.Status == StatusOK {
-			continue
-		}
+	for _, row := range r.NotOK {
 		id := fmt.Sprint(row.NexudusID)
 		if row.Tag != "" {
 			id = row.Tag // a text or a register

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"go.uber.org/zap"
@@ -12,7 +11,6 @@ import (
 	"github.com/coworkdocs/syncd/internal/coredata"
 	"github.com/coworkdocs/syncd/internal/nexudus"
 	"github.com/coworkdocs/syncd/internal/state"
-	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
 
 // Source is the Nexudus side: list pages and downloads. The client's rate
@@ -22,19 +20,23 @@ type Source interface {
 	Download(ctx context.Context, f nexudus.File) (*nexudus.Download, error)
 }
 
-// Lister is the CoreData side: every file under a parent, by pages, and
-// a mapped file that is not under them read by id (a person re-filed it,
-// or deleted it: coredata.ErrNotFound).
+// Lister is the CoreData side: every file under a parent, a page at a
+// time, and a mapped file that is not under them read by id (a person
+// re-filed it, or deleted it: coredata.ErrNotFound).
 type Lister interface {
-	ListFiles(ctx context.Context, parent, title string) ([]coredata.File, error)
+	EachFile(ctx context.Context, parent, title string, fn func(coredata.File) error) error
 	GetFile(ctx context.Context, id string) (*coredata.File, error)
 }
 
-// MappingReader reads what syncd recorded. Run calls it before and after
-// its walk, so that a daemon mirroring a file meanwhile is not reported
-// as a problem; each call should hold the state file only for the read.
+// MappingReader reads what syncd recorded. Run reads every mapping before
+// its walk and those of the problem rows after it, so that a daemon
+// mirroring a file meanwhile is not reported as a problem; each call
+// should hold the state file only for the read.
 type MappingReader interface {
-	Mappings(ctx context.Context) ([]state.Mapping, error)
+	// EachMapping calls fn for every mapping, in Nexudus id order.
+	EachMapping(ctx context.Context, fn func(state.Mapping) error) error
+	// MappingsFor reads the mappings of ids; ids without one are absent.
+	MappingsFor(ctx context.Context, ids []int64) (map[int64]state.Mapping, error)
 }
 
 // Options configure a Run.
@@ -62,6 +64,11 @@ type Options struct {
 	// Progress, when set, is told how many Nexudus files are done out of
 	// the listing's total (which may grow while it runs).
 	Progress func(done, total int)
+	// Row, when set, is handed every row at the end of the run: every
+	// verified Nexudus file, every orphan, every text and register, by
+	// Nexudus Id. Rows are not kept: at 100,000 files they would be most
+	// of verify's memory. An error from it stops the run.
+	Row func(Row) error
 }
 
 // maxFailuresInARow stops a run when Nexudus keeps failing downloads (or
@@ -71,9 +78,9 @@ const maxFailuresInARow = 5
 
 // Report is what Run found.
 type Report struct {
-	// Rows holds every verified Nexudus file, then every orphan, by
-	// Nexudus Id.
-	Rows   []Row
+	// NotOK holds every row whose status is not ok (problems and
+	// orphans), by Nexudus Id: the table's lines. Options.Row gets all.
+	NotOK  []Row
 	Counts map[Status]int
 	// Skipped counts signed files whose location has no CoreData parent;
 	// OtherLocations those of locations outside nexudus.businesses.
@@ -88,24 +95,29 @@ type Report struct {
 }
 
 // OK reports whether every file is ok (orphans alone are ok).
-func (r *Report) OK() bool {
-	for _, row := range r.Rows {
-		if row.Status.Problem() {
-			return false
-		}
-	}
-	return true
-}
+func (r *Report) OK() bool { return r.Problems() == 0 }
 
 // Problems counts the rows that make verify exit 1.
 func (r *Report) Problems() int {
 	n := 0
-	for _, row := range r.Rows {
-		if row.Status.Problem() {
-			n++
+	for s, c := range r.Counts {
+		if s.Problem() {
+			n += c
 		}
 	}
 	return n
+}
+
+// checked is what the walk keeps of a listed record it looked at: the
+// fields a verdict reads, and what the walk learnt by a request.
+type checked struct {
+	business  int64
+	updatedOn time.Time
+	deepMD5   string
+}
+
+func (c checked) record(id int64) nexudus.File {
+	return nexudus.File{ID: id, BusinessID: c.business, UpdatedOn: nexudus.Time{Time: c.updatedOn}, Signed: true}
 }
 
 type verifier struct {
@@ -116,12 +128,19 @@ type verifier struct {
 	log  *zap.Logger
 	only map[int64]bool // opt.Businesses as a set; nil: all
 
-	before  map[int64]state.Mapping
-	ix      *index
-	rows    map[int64]Row
-	inputs  map[int64]Input // of problem rows, to check again after the walk
-	bad     map[int64]Row
-	badNoID []Row // unreadable records whose Id could not be read either
+	before *recordings
+	ix     *index
+	// checked are the records judged at the end; unverified those that
+	// could not be checked, as rows.
+	checked    map[int64]checked
+	unverified map[int64]Row
+	// readByID are the mapped files read by id during the walk (nil: 404).
+	readByID map[int64]*listedFile
+	bad      map[int64]Row
+	// extra are the rows not of a listed record: unreadable records
+	// without an Id, texts and registers.
+	extra   []Row
+	badNoID []Row
 	rep     *Report
 	done    int
 	failed  int // downloads or reads by id failed in a row
@@ -136,7 +155,7 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 		return nil, errors.New("verify: run: no ParentFor given")
 	}
 	v := &verifier{src: src, cd: cd, st: st, opt: opt, log: opt.Logger,
-		rows: map[int64]Row{}, inputs: map[int64]Input{}, bad: map[int64]Row{},
+		checked: map[int64]checked{}, unverified: map[int64]Row{}, readByID: map[int64]*listedFile{}, bad: map[int64]Row{},
 		rep: &Report{Counts: map[Status]int{}, OrphansChecked: opt.From.IsZero(), Deep: opt.Deep, From: opt.From}}
 	if v.log == nil {
 		v.log = zap.NewNop()
@@ -148,10 +167,10 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 		}
 	}
 	var err error
-	if v.before, err = v.mappings(ctx); err != nil {
+	if v.before, err = readRecordings(ctx, st); err != nil {
 		return nil, err
 	}
-	v.ix, err = listCoreData(ctx, cd, opt.Parents, v.mappedIDs(), func(parent string, files int) {
+	v.ix, err = listCoreData(ctx, cd, opt.Parents, v.before.maps, func(parent string, files int) {
 		v.log.Info("verify: listed CoreData parent", zap.String("parent", parent), zap.Int("files", files))
 	})
 	if err != nil {
@@ -174,79 +193,87 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 	if v.opt.Progress != nil {
 		v.opt.Progress(v.done, v.done) // the listing's end, whatever its first total said
 	}
-	if err := v.secondLook(ctx); err != nil {
-		return nil, err
-	}
-	v.orphans(p.seen)
 	if err := v.verifyLegal(ctx); err != nil {
 		return nil, err
 	}
-	v.finish()
+	if err := v.emit(ctx, p.seen); err != nil {
+		return nil, err
+	}
 	return v.rep, nil
 }
 
-func (v *verifier) mappings(ctx context.Context) (map[int64]state.Mapping, error) {
-	ms, err := v.st.Mappings(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("verify: read state: %w", err)
-	}
-	out := make(map[int64]state.Mapping, len(ms))
-	for _, m := range ms {
-		out[m.NexudusID] = m
-	}
-	return out, nil
-}
-
-// file classifies one listed record.
+// file looks at one listed record: it skips it, or does what needs a
+// request now (a read by id, a -deep download) and keeps the rest for
+// the verdict at the end.
 func (v *verifier) file(ctx context.Context, f nexudus.File) error {
 	delete(v.bad, f.ID)
+	v.drop(f.ID)
 	if v.only != nil && !v.only[f.BusinessID] {
-		v.drop(f.ID)
 		v.rep.OtherLocations++
 		return nil
 	}
 	if _, ok := v.opt.ParentFor(f.BusinessID); !ok {
-		v.drop(f.ID)
 		v.rep.Skipped++
 		return nil
 	}
-	in := Input{Record: f, Tagged: v.ix.tagged[f.ID]}
-	if m, ok := v.before[f.ID]; ok {
+	in := Input{Record: f, Tagged: v.ix.files(f.ID)}
+	if m, ok := v.before.get(f.ID); ok {
 		in.Mapping = &m
 		if err := v.findMapped(ctx, &in); err != nil {
-			return v.unverified(ctx, in, "read CoreData file "+m.CoreDataID, m.CoreDataID, err)
+			return v.unverifiable(ctx, in, "read CoreData file "+m.CoreDataID, m.CoreDataID, err)
+		}
+		if v.needsRead(in) {
+			v.rememberRead(f.ID, in.Mapped)
 		}
 	}
+	c := checked{business: f.BusinessID, updatedOn: f.UpdatedOn.Time}
 	if target := compared(in); v.opt.Deep && target != nil {
 		sum, err := deepMD5(ctx, v.src, f, v.opt.MaxFileBytes, target.Digest)
 		if err != nil {
-			return v.unverified(ctx, in, "download", target.ID, err)
+			return v.unverifiable(ctx, in, "download", target.ID, err)
 		}
 		v.failed = 0
-		in.DeepMD5 = sum
+		c.deepMD5 = sum
 	}
-	verdict := Classify(in)
-	v.rows[f.ID] = row(in, verdict)
-	delete(v.inputs, f.ID)
-	if verdict.Status.Problem() {
-		v.inputs[f.ID] = in
-	}
+	v.checked[f.ID] = c
 	return nil
 }
 
-// unverified makes the row of a file that could not be checked; too many
-// in a row stop the run, as the world is failing, not the files.
-func (v *verifier) unverified(ctx context.Context, in Input, what, coreDataID string, err error) error {
+// unverifiable makes the row of a file that could not be checked; too
+// many in a row stop the run, as the world is failing, not the files.
+func (v *verifier) unverifiable(ctx context.Context, in Input, what, coreDataID string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	v.failed++
-	v.rows[in.Record.ID] = row(in, Verdict{Status: StatusUnverified, Reason: what + ": " + err.Error(), CoreDataID: coreDataID})
-	delete(v.inputs, in.Record.ID)
+	v.unverified[in.Record.ID] = row(in, Verdict{Status: StatusUnverified, Reason: what + ": " + err.Error(), CoreDataID: coreDataID})
 	if v.failed >= maxFailuresInARow {
 		return fmt.Errorf("%d checks in a row failed, the last of file %d (%s): %w", v.failed, in.Record.ID, what, err)
 	}
 	return nil
+}
+
+// needsRead reports whether the mapped file is neither among the tagged
+// ones nor listed untagged: findMapped read it by id.
+func (v *verifier) needsRead(in Input) bool {
+	id := in.Mapping.CoreDataID
+	for _, f := range in.Tagged {
+		if f.ID == id {
+			return false
+		}
+	}
+	_, listed := v.ix.untagged[id]
+	return !listed
+}
+
+func (v *verifier) rememberRead(id int64, f *coredata.File) {
+	if f == nil {
+		v.readByID[id] = nil
+		return
+	}
+	kept := keep(*f, id, v.ix.intern)
+	kept.created = ""
+	v.readByID[id] = &kept
 }
 
 // findMapped sets in.Mapped when the mapped file is not among the tagged
@@ -261,7 +288,8 @@ func (v *verifier) findMapped(ctx context.Context, in *Input) error {
 		}
 	}
 	if f, ok := v.ix.untagged[id]; ok {
-		in.Mapped = &f
+		file := f.file()
+		in.Mapped = &file
 		return nil
 	}
 	f, err := v.cd.GetFile(ctx, id)
@@ -289,19 +317,11 @@ func compared(in Input) *coredata.File {
 	return nil
 }
 
-// mappedIDs are the CoreData ids the state file maps.
-func (v *verifier) mappedIDs() map[string]bool {
-	ids := make(map[string]bool, len(v.before))
-	for _, m := range v.before {
-		ids[m.CoreDataID] = true
-	}
-	return ids
-}
-
-// drop forgets an earlier row of a record seen again.
+// drop forgets what the walk kept of a record seen again.
 func (v *verifier) drop(id int64) {
-	delete(v.rows, id)
-	delete(v.inputs, id)
+	delete(v.checked, id)
+	delete(v.unverified, id)
+	delete(v.readByID, id)
 }
 
 // badRecord is a list record that did not decode: it cannot be checked,
@@ -313,82 +333,6 @@ func (v *verifier) badRecord(b nexudus.BadRecord) {
 		return
 	}
 	v.bad[b.ID] = r
-}
-
-// secondLook reads the state file again and checks each problem row with
-// its new mapping, if it changed: a daemon that mirrored the file while
-// verify ran is not a problem. A row stays a problem only when it is one
-// with both mappings.
-func (v *verifier) secondLook(ctx context.Context) error {
-	if len(v.inputs) == 0 {
-		return nil
-	}
-	after, err := v.mappings(ctx)
-	if err != nil {
-		return err
-	}
-	for id, in := range v.inputs {
-		m, ok := after[id]
-		if (in.Mapping == nil && !ok) || (in.Mapping != nil && ok && *in.Mapping == m) {
-			continue
-		}
-		in.Mapping = nil
-		if ok {
-			in.Mapping = &m
-			if err := v.findMapped(ctx, &in); err != nil {
-				continue // the first look's row stands
-			}
-		}
-		if verdict := Classify(in); !verdict.Status.Problem() {
-			verdict.Reason = joinReason("syncd mirrored it while verify ran", verdict.Reason)
-			v.rows[id] = row(in, verdict)
-			delete(v.inputs, id)
-		}
-	}
-	return nil
-}
-
-// orphans adds a row for each tagged CoreData file whose Nexudus file was
-// not listed, when the listing covered all of Nexudus.
-func (v *verifier) orphans(seen *syncer.WalkSeen) {
-	if !v.rep.OrphansChecked {
-		return
-	}
-	for id, files := range v.ix.tagged {
-		if seen.Has(id) {
-			continue
-		}
-		if _, ok := v.bad[id]; ok {
-			continue
-		}
-		var m *state.Mapping
-		if mm, ok := v.before[id]; ok {
-			m = &mm
-		}
-		for _, f := range files {
-			v.rep.Rows = append(v.rep.Rows, orphanRow(id, f, m))
-		}
-	}
-}
-
-func (v *verifier) finish() {
-	for _, r := range v.rows {
-		v.rep.Rows = append(v.rep.Rows, r)
-	}
-	for _, r := range v.bad {
-		v.rep.Rows = append(v.rep.Rows, r)
-	}
-	v.rep.Rows = append(v.rep.Rows, v.badNoID...)
-	sort.SliceStable(v.rep.Rows, func(i, j int) bool {
-		a, b := v.rep.Rows[i], v.rep.Rows[j]
-		if a.NexudusID != b.NexudusID {
-			return a.NexudusID < b.NexudusID
-		}
-		return a.CoreDataID < b.CoreDataID
-	})
-	for _, r := range v.rep.Rows {
-		v.rep.Counts[r.Status]++
-	}
 }
 
 func joinReason(a, b string) string {

@@ -140,8 +140,30 @@ func (w *world) forget(id int64) {
 // for each read.
 type stateFile struct{ path string }
 
-func (s stateFile) Mappings(context.Context) ([]state.Mapping, error) {
-	st, err := state.Open(s.path, state.Options{ReadOnly: true})
+func (s stateFile) open() (*state.Store, error) {
+	return state.Open(s.path, state.Options{ReadOnly: true})
+}
+
+func (s stateFile) EachMapping(_ context.Context, fn func(state.Mapping) error) error {
+	st, err := s.open()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.EachMapping(7, fn) // small batches: several read transactions
+}
+
+func (s stateFile) MappingsFor(_ context.Context, ids []int64) (map[int64]state.Mapping, error) {
+	st, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.MappingsFor(ids)
+}
+
+func (s stateFile) all() ([]state.Mapping, error) {
+	st, err := s.open()
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +171,13 @@ func (s stateFile) Mappings(context.Context) ([]state.Mapping, error) {
 	return st.Mappings()
 }
 
-func (w *world) verify(mods ...func(*verify.Options)) *verify.Report {
+// result is a Report with every row Options.Row handed out.
+type result struct {
+	*verify.Report
+	Rows []verify.Row
+}
+
+func (w *world) verify(mods ...func(*verify.Options)) *result {
 	w.t.Helper()
 	rep, err := w.run(stateFile{w.path}, mods...)
 	if err != nil {
@@ -158,15 +186,47 @@ func (w *world) verify(mods ...func(*verify.Options)) *verify.Report {
 	return rep
 }
 
-func (w *world) run(st verify.MappingReader, mods ...func(*verify.Options)) (*verify.Report, error) {
+// run verifies, and checks what every run must hold: rows handed out by
+// Nexudus Id then CoreData id, counted, the ones not ok in the report.
+func (w *world) run(st verify.MappingReader, mods ...func(*verify.Options)) (*result, error) {
+	w.t.Helper()
+	res := &result{}
 	opt := verify.Options{
 		ParentFor: parentFor, Parents: []string{parentA, parentB},
 		MaxFileBytes: 10 << 20, Logger: zaptest.NewLogger(w.t),
+		Row: func(r verify.Row) error { res.Rows = append(res.Rows, r); return nil },
 	}
 	for _, m := range mods {
 		m(&opt)
 	}
-	return verify.Run(context.Background(), w.src, w.sink, st, opt)
+	rep, err := verify.Run(context.Background(), w.src, w.sink, st, opt)
+	if err != nil {
+		return nil, err
+	}
+	res.Report = rep
+	counts := map[verify.Status]int{}
+	var notOK []verify.Row
+	for i, r := range res.Rows {
+		counts[r.Status]++
+		if r.Status != verify.StatusOK {
+			notOK = append(notOK, r)
+		}
+		if i > 0 {
+			p := res.Rows[i-1]
+			if p.NexudusID > r.NexudusID || (p.NexudusID == r.NexudusID && p.CoreDataID > r.CoreDataID) {
+				w.t.Errorf("row %d (%d %s) after (%d %s): not in order", i, r.NexudusID, r.CoreDataID, p.NexudusID, p.CoreDataID)
+			}
+		}
+	}
+	for _, s := range verify.Statuses {
+		if counts[s] != rep.Counts[s] {
+			w.t.Errorf("%s: %d rows handed out, report counts %d", s, counts[s], rep.Counts[s])
+		}
+	}
+	if len(notOK) != len(rep.NotOK) {
+		w.t.Errorf("%d rows not ok handed out, report holds %d", len(notOK), len(rep.NotOK))
+	}
+	return res, nil
 }
 
 func deep(o *verify.Options) { o.Deep = true }
@@ -224,7 +284,7 @@ func md5hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func rowsByID(rep *verify.Report) map[int64][]verify.Row {
+func rowsByID(rep *result) map[int64][]verify.Row {
 	out := map[int64][]verify.Row{}
 	for _, r := range rep.Rows {
 		out[r.NexudusID] = append(out[r.NexudusID], r)
@@ -502,7 +562,7 @@ func TestFromSkipsOrphansAndOlderFiles(t *testing.T) {
 		t.Fatalf("-from rows %+v", rep.Rows)
 	}
 	var b strings.Builder
-	if err := verify.WriteTable(&b, rep); err != nil {
+	if err := verify.WriteTable(&b, rep.Report); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "orphan           not checked (-from") && !strings.Contains(b.String(), "not checked (-from lists only part of Nexudus)") {
@@ -555,7 +615,7 @@ func TestDaemonMirroringMeanwhileIsNotAProblem(t *testing.T) {
 	w := newWorld(t)
 	id := w.addSigned(1, "contract")
 	w.poll()
-	earlier, err := stateFile{w.path}.Mappings(context.Background())
+	earlier, err := stateFile{w.path}.all()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,19 +633,24 @@ func TestDaemonMirroringMeanwhileIsNotAProblem(t *testing.T) {
 	}
 }
 
-// snapshots answers an earlier read first, then the state file itself.
+// snapshots answers the walk's first read from an earlier copy of the
+// mappings, then reads the state file itself.
 type snapshots struct {
 	first []state.Mapping
 	then  verify.MappingReader
-	calls int
 }
 
-func (s *snapshots) Mappings(ctx context.Context) ([]state.Mapping, error) {
-	s.calls++
-	if s.calls == 1 {
-		return s.first, nil
+func (s *snapshots) EachMapping(_ context.Context, fn func(state.Mapping) error) error {
+	for _, m := range s.first {
+		if err := fn(m); err != nil {
+			return err
+		}
 	}
-	return s.then.Mappings(ctx)
+	return nil
+}
+
+func (s *snapshots) MappingsFor(ctx context.Context, ids []int64) (map[int64]state.Mapping, error) {
+	return s.then.MappingsFor(ctx, ids)
 }
 
 func TestListingFailureIsAnError(t *testing.T) {
