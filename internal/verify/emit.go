@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -11,8 +12,8 @@ import (
 	syncer "github.com/coworkdocs/syncd/internal/sync"
 )
 
-// emitBatch is how many Nexudus Ids are judged together: the problem rows
-// among them share one read of the state file for their second look.
+// emitBatch is how many Nexudus Ids are judged together, with one read of
+// the state file.
 const emitBatch = 1000
 
 // emit judges every record the walk kept and hands out the rows in the
@@ -20,11 +21,8 @@ const emitBatch = 1000
 // listed files, unverifiable ones, unreadable records and orphans, merged
 // with the rows of texts, registers and records without an Id.
 func (v *verifier) emit(ctx context.Context, seen *syncer.WalkSeen) error {
-	ids := make([]int64, 0, len(v.checked)+len(v.unverified)+len(v.bad))
+	ids := make([]int64, 0, len(v.checked)+len(v.bad))
 	for id := range v.checked {
-		ids = append(ids, id)
-	}
-	for id := range v.unverified {
 		ids = append(ids, id)
 	}
 	for id := range v.bad {
@@ -53,6 +51,9 @@ func (v *verifier) emit(ctx context.Context, seen *syncer.WalkSeen) error {
 				return err
 			}
 		}
+	}
+	if v.opt.Deep {
+		v.progressEnd()
 	}
 	return out.flush()
 }
@@ -106,124 +107,115 @@ func (v *verifier) hand(r Row) error {
 	return nil
 }
 
-// judge makes the rows of a batch of Ids, in order, giving each problem
-// row a second look with the state file as it is now.
+// judge makes the rows of a batch of Ids, in order, with the mappings
+// as the state file holds them now (one read for the batch).
 func (v *verifier) judge(ctx context.Context, ids []int64) ([]Row, error) {
+	now, err := v.st.MappingsFor(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("verify: read state: %w", err)
+	}
 	rows := make([]Row, 0, len(ids))
-	second := map[int64]int{} // Id -> index in rows of a problem to look at again
-	inputs := map[int64]Input{}
 	for _, id := range ids {
-		if c, ok := v.checked[id]; ok {
-			in := v.input(id, c)
-			verdict := Classify(in)
-			if verdict.Status.Problem() {
-				second[id], inputs[id] = len(rows), in
-			}
-			rows = append(rows, row(in, verdict))
-			continue
+		var m *state.Mapping
+		if mm, ok := now[id]; ok {
+			m = &mm
 		}
-		if r, ok := v.unverified[id]; ok {
-			rows = append(rows, r)
-			continue
+		var own []Row
+		if c, ok := v.checked[id]; ok {
+			r, err := v.judgeFile(ctx, id, c, m)
+			if err != nil {
+				return nil, err
+			}
+			own = append(own, r)
+			if v.opt.Deep {
+				v.progress(len(v.checked))
+			}
 		}
 		if r, ok := v.bad[id]; ok {
-			rows = append(rows, r)
-			continue
+			own = append(own, r)
 		}
-		rows = append(rows, v.orphanRows(id)...)
-	}
-	if err := v.secondLook(ctx, inputs, func(id int64, r Row) { rows[second[id]] = r }); err != nil {
-		return nil, err
+		if len(own) == 0 {
+			own = v.orphanRows(id, m)
+		}
+		sort.SliceStable(own, func(i, j int) bool { return own[i].CoreDataID < own[j].CoreDataID })
+		rows = append(rows, own...)
 	}
 	return rows, nil
 }
 
-// input rebuilds a record's Input from what the walk and the listing kept.
-func (v *verifier) input(id int64, c checked) Input {
-	in := Input{Record: c.record(id), Tagged: v.ix.files(id), DeepMD5: c.deepMD5}
-	if m, ok := v.before.get(id); ok {
-		in.Mapping = &m
-		in.Mapped = v.keptMapped(in)
-	}
-	return in
-}
-
-// keptMapped is findMapped without a request: the file the walk listed
-// untagged or read by id.
-func (v *verifier) keptMapped(in Input) *coredata.File {
-	id := in.Mapping.CoreDataID
-	for _, f := range in.Tagged {
-		if f.ID == id {
-			return nil
+// judgeFile makes the row of a listed record: the mapped file found where
+// the listing did not show it (a read by id), the bytes downloaded with
+// -deep, then Classify. A problem whose mapping a daemon wrote after the
+// listing is judged again with its CoreData file read now: the listing
+// may predate what the daemon did.
+func (v *verifier) judgeFile(ctx context.Context, id int64, c checked, m *state.Mapping) (Row, error) {
+	in := Input{Record: c.record(id), Tagged: v.ix.files(id), Mapping: m}
+	read := false
+	if m != nil {
+		var err error
+		if read, err = v.findMapped(ctx, &in); err != nil {
+			return v.unverifiable(ctx, in, "read CoreData file "+m.CoreDataID, m.CoreDataID, err)
 		}
 	}
-	if f, ok := v.ix.untagged[id]; ok {
-		file := f.file()
-		return &file
+	if target := compared(in); v.opt.Deep && target != nil {
+		sum, err := deepMD5(ctx, v.src, in.Record, v.opt.MaxFileBytes, target.Digest)
+		if err != nil {
+			return v.unverifiable(ctx, in, "download", target.ID, err)
+		}
+		v.failed = 0
+		in.DeepMD5 = sum
 	}
-	if f := v.readByID[in.Record.ID]; f != nil && f.id == id {
-		file := f.file()
-		return &file
+	verdict := Classify(in)
+	if !verdict.Status.Problem() || read || m == nil || !v.before.changed(id, m) {
+		return row(in, verdict), nil
 	}
-	return nil
+	fresh, err := v.cd.GetFile(ctx, m.CoreDataID)
+	switch {
+	case errors.Is(err, coredata.ErrNotFound):
+		fresh = nil
+	case err != nil:
+		return row(in, verdict), nil // the listing's verdict stands
+	}
+	again := withFresh(in, fresh)
+	if v2 := Classify(again); !v2.Status.Problem() {
+		v2.Reason = joinReason("syncd mirrored it while verify ran", v2.Reason)
+		return row(again, v2), nil
+	}
+	return row(in, verdict), nil
+}
+
+// withFresh is in with the mapped file as read now (nil: gone) in place
+// of what the listing showed of it.
+func withFresh(in Input, fresh *coredata.File) Input {
+	out := in
+	out.Tagged, out.Mapped = nil, nil
+	id := in.Mapping.CoreDataID
+	tagged := fresh != nil && hasFileTag(*fresh, in.Record.ID)
+	placed := false
+	for _, f := range in.Tagged {
+		if f.ID != id {
+			out.Tagged = append(out.Tagged, f)
+			continue
+		}
+		if tagged {
+			out.Tagged, placed = append(out.Tagged, *fresh), true
+		}
+	}
+	switch {
+	case tagged && !placed:
+		out.Tagged = append(out.Tagged, *fresh) // made after the listing: the newest
+	case fresh != nil && !tagged:
+		out.Mapped = fresh
+	}
+	return out
 }
 
 // orphanRows are the rows of the tagged CoreData files of a Nexudus Id
 // the listing did not hold, by CoreData id.
-func (v *verifier) orphanRows(id int64) []Row {
-	var m *state.Mapping
-	if mm, ok := v.before.get(id); ok {
-		m = &mm
-	}
+func (v *verifier) orphanRows(id int64, m *state.Mapping) []Row {
 	var rows []Row
 	for _, f := range v.ix.files(id) {
 		rows = append(rows, orphanRow(id, f, m))
 	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].CoreDataID < rows[j].CoreDataID })
 	return rows
-}
-
-// secondLook reads the state file again and checks each problem row with
-// its new mapping, if it changed: a daemon that mirrored the file while
-// verify ran is not a problem. A row stays a problem only when it is one
-// with both mappings.
-func (v *verifier) secondLook(ctx context.Context, inputs map[int64]Input, replace func(int64, Row)) error {
-	if len(inputs) == 0 {
-		return nil
-	}
-	ids := make([]int64, 0, len(inputs))
-	for id := range inputs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	after, err := v.st.MappingsFor(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("verify: read state: %w", err)
-	}
-	for _, id := range ids {
-		in := inputs[id]
-		m, ok := after[id]
-		if (in.Mapping == nil && !ok) || (in.Mapping != nil && ok && sameRecording(*in.Mapping, m)) {
-			continue
-		}
-		in.Mapping = nil
-		if ok {
-			in.Mapping = &m
-			if err := v.findMapped(ctx, &in); err != nil {
-				continue // the first look's row stands
-			}
-		}
-		if verdict := Classify(in); !verdict.Status.Problem() {
-			verdict.Reason = joinReason("syncd mirrored it while verify ran", verdict.Reason)
-			replace(id, row(in, verdict))
-		}
-	}
-	return nil
-}
-
-// sameRecording compares what verify keeps of two mappings: the first
-// look had only those fields.
-func sameRecording(kept, now state.Mapping) bool {
-	return kept.CoreDataID == now.CoreDataID && kept.MD5 == now.MD5 && kept.Title == now.Title &&
-		kept.Parent == now.Parent && kept.UpdatedOn.Equal(now.UpdatedOn)
 }

@@ -29,9 +29,9 @@ type Lister interface {
 }
 
 // MappingReader reads what syncd recorded. Run reads every mapping before
-// its walk and those of the problem rows after it, so that a daemon
-// mirroring a file meanwhile is not reported as a problem; each call
-// should hold the state file only for the read.
+// it lists CoreData (to tell later which ones a daemon wrote meanwhile),
+// and at the end the mappings of each batch of records it judges; each
+// call should hold the state file only for the read.
 type MappingReader interface {
 	// EachMapping calls fn for every mapping, in Nexudus id order.
 	EachMapping(ctx context.Context, fn func(state.Mapping) error) error
@@ -108,16 +108,18 @@ func (r *Report) Problems() int {
 	return n
 }
 
-// checked is what the walk keeps of a listed record it looked at: the
-// fields a verdict reads, and what the walk learnt by a request.
+// checked is what the walk keeps of a listed record to judge it at the
+// end: the fields a verdict and a download read.
 type checked struct {
 	business  int64
 	updatedOn time.Time
-	deepMD5   string
+	// signedName is the record's SignedFileDataFileName, kept with -deep
+	// only: a download asks for the signed copy when there is one.
+	signedName string
 }
 
 func (c checked) record(id int64) nexudus.File {
-	return nexudus.File{ID: id, BusinessID: c.business, UpdatedOn: nexudus.Time{Time: c.updatedOn}, Signed: true}
+	return nexudus.File{ID: id, BusinessID: c.business, UpdatedOn: nexudus.Time{Time: c.updatedOn}, Signed: true, SignedFileDataFileName: c.signedName}
 }
 
 type verifier struct {
@@ -128,21 +130,17 @@ type verifier struct {
 	log  *zap.Logger
 	only map[int64]bool // opt.Businesses as a set; nil: all
 
-	before *recordings
-	ix     *index
-	// checked are the records judged at the end; unverified those that
-	// could not be checked, as rows.
-	checked    map[int64]checked
-	unverified map[int64]Row
-	// readByID are the mapped files read by id during the walk (nil: 404).
-	readByID map[int64]*listedFile
-	bad      map[int64]Row
-	// extra are the rows not of a listed record: unreadable records
-	// without an Id, texts and registers.
+	before  *recordings
+	ix      *index
+	checked map[int64]checked // the listed records to judge, by Id
+	bad     map[int64]Row
+	// extra are the rows not of a listed record: texts, registers, and
+	// unreadable records without an Id.
 	extra   []Row
 	badNoID []Row
 	rep     *Report
 	done    int
+	total   int // the listing's size, for Progress
 	failed  int // downloads or reads by id failed in a row
 }
 
@@ -150,12 +148,15 @@ type verifier struct {
 // and the state file. It writes nothing anywhere. A listing that fails,
 // or a state file that cannot be read, is an error; a file that cannot
 // be checked is a row of its own (unverified).
+//
+// It reads the mappings, lists CoreData, then walks Nexudus keeping a few
+// fields of each record, and judges the records in batches of Ids at the
+// end: memory holds ids and what a verdict reads, never whole records.
 func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Options) (*Report, error) {
 	if opt.ParentFor == nil {
 		return nil, errors.New("verify: run: no ParentFor given")
 	}
-	v := &verifier{src: src, cd: cd, st: st, opt: opt, log: opt.Logger,
-		checked: map[int64]checked{}, unverified: map[int64]Row{}, readByID: map[int64]*listedFile{}, bad: map[int64]Row{},
+	v := &verifier{src: src, cd: cd, st: st, opt: opt, log: opt.Logger, checked: map[int64]checked{}, bad: map[int64]Row{},
 		rep: &Report{Counts: map[Status]int{}, OrphansChecked: opt.From.IsZero(), Deep: opt.Deep, From: opt.From}}
 	if v.log == nil {
 		v.log = zap.NewNop()
@@ -180,18 +181,17 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 	p := newPager(src)
 	if err := p.walk(ctx, nexudus.ListQuery{UpdatedFrom: opt.From}, func(f nexudus.File) error {
 		v.rep.Listed = p.seen.Len()
-		err := v.file(ctx, f)
-		v.done++
-		if v.opt.Progress != nil {
-			v.opt.Progress(v.done, max(p.total, v.done))
+		v.file(f)
+		if !v.opt.Deep { // with -deep the downloads at the end are the work
+			v.progress(max(p.total, v.done+1))
 		}
-		return err
+		return nil
 	}, v.badRecord); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	v.rep.Listed = p.seen.Len()
-	if v.opt.Progress != nil {
-		v.opt.Progress(v.done, v.done) // the listing's end, whatever its first total said
+	if !v.opt.Deep {
+		v.progressEnd()
 	}
 	if err := v.verifyLegal(ctx); err != nil {
 		return nil, err
@@ -202,106 +202,84 @@ func Run(ctx context.Context, src Source, cd Lister, st MappingReader, opt Optio
 	return v.rep, nil
 }
 
-// file looks at one listed record: it skips it, or does what needs a
-// request now (a read by id, a -deep download) and keeps the rest for
-// the verdict at the end.
-func (v *verifier) file(ctx context.Context, f nexudus.File) error {
+// progress counts one file done out of total.
+func (v *verifier) progress(total int) {
+	v.done++
+	if v.opt.Progress != nil {
+		v.opt.Progress(v.done, max(total, v.done))
+	}
+}
+
+// progressEnd says the end, whatever the listing's first total said.
+func (v *verifier) progressEnd() {
+	if v.opt.Progress != nil {
+		v.opt.Progress(v.done, v.done)
+	}
+}
+
+// file keeps what the verdict needs of one listed record, or counts it
+// skipped. A record listed again (updated while verify ran) replaces its
+// earlier self.
+func (v *verifier) file(f nexudus.File) {
 	delete(v.bad, f.ID)
-	v.drop(f.ID)
+	delete(v.checked, f.ID)
 	if v.only != nil && !v.only[f.BusinessID] {
 		v.rep.OtherLocations++
-		return nil
+		return
 	}
 	if _, ok := v.opt.ParentFor(f.BusinessID); !ok {
 		v.rep.Skipped++
-		return nil
-	}
-	in := Input{Record: f, Tagged: v.ix.files(f.ID)}
-	if m, ok := v.before.get(f.ID); ok {
-		in.Mapping = &m
-		if err := v.findMapped(ctx, &in); err != nil {
-			return v.unverifiable(ctx, in, "read CoreData file "+m.CoreDataID, m.CoreDataID, err)
-		}
-		if v.needsRead(in) {
-			v.rememberRead(f.ID, in.Mapped)
-		}
+		return
 	}
 	c := checked{business: f.BusinessID, updatedOn: f.UpdatedOn.Time}
-	if target := compared(in); v.opt.Deep && target != nil {
-		sum, err := deepMD5(ctx, v.src, f, v.opt.MaxFileBytes, target.Digest)
-		if err != nil {
-			return v.unverifiable(ctx, in, "download", target.ID, err)
-		}
-		v.failed = 0
-		c.deepMD5 = sum
+	if v.opt.Deep {
+		c.signedName = f.SignedFileDataFileName
 	}
 	v.checked[f.ID] = c
-	return nil
 }
 
 // unverifiable makes the row of a file that could not be checked; too
 // many in a row stop the run, as the world is failing, not the files.
-func (v *verifier) unverifiable(ctx context.Context, in Input, what, coreDataID string, err error) error {
+func (v *verifier) unverifiable(ctx context.Context, in Input, what, coreDataID string, err error) (Row, error) {
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return Row{}, ctx.Err()
 	}
 	v.failed++
-	v.unverified[in.Record.ID] = row(in, Verdict{Status: StatusUnverified, Reason: what + ": " + err.Error(), CoreDataID: coreDataID})
+	r := row(in, Verdict{Status: StatusUnverified, Reason: what + ": " + err.Error(), CoreDataID: coreDataID})
 	if v.failed >= maxFailuresInARow {
-		return fmt.Errorf("%d checks in a row failed, the last of file %d (%s): %w", v.failed, in.Record.ID, what, err)
+		return r, fmt.Errorf("verify: %d checks in a row failed, the last of file %d (%s): %w", v.failed, in.Record.ID, what, err)
 	}
-	return nil
-}
-
-// needsRead reports whether the mapped file is neither among the tagged
-// ones nor listed untagged: findMapped read it by id.
-func (v *verifier) needsRead(in Input) bool {
-	id := in.Mapping.CoreDataID
-	for _, f := range in.Tagged {
-		if f.ID == id {
-			return false
-		}
-	}
-	_, listed := v.ix.untagged[id]
-	return !listed
-}
-
-func (v *verifier) rememberRead(id int64, f *coredata.File) {
-	if f == nil {
-		v.readByID[id] = nil
-		return
-	}
-	kept := keep(*f, id, v.ix.intern)
-	kept.created = ""
-	v.readByID[id] = &kept
+	return r, nil
 }
 
 // findMapped sets in.Mapped when the mapped file is not among the tagged
 // ones: listed under a configured parent without its tag, or else read by
-// id (re-filed outside them, or deleted). Only such files cost a request.
-func (v *verifier) findMapped(ctx context.Context, in *Input) error {
+// id (re-filed outside them, or deleted); read reports the latter. Only
+// such files cost a request.
+func (v *verifier) findMapped(ctx context.Context, in *Input) (read bool, err error) {
 	in.Mapped = nil
 	id := in.Mapping.CoreDataID
 	for _, f := range in.Tagged {
 		if f.ID == id {
-			return nil
+			return false, nil
 		}
 	}
 	if f, ok := v.ix.untagged[id]; ok {
 		file := f.file()
 		in.Mapped = &file
-		return nil
+		return false, nil
 	}
 	f, err := v.cd.GetFile(ctx, id)
 	switch {
 	case errors.Is(err, coredata.ErrNotFound):
-		return nil
+		v.failed = 0
+		return true, nil
 	case err != nil:
-		return err
+		return true, err
 	}
 	v.failed = 0
 	in.Mapped = f
-	return nil
+	return true, nil
 }
 
 // compared is the CoreData file a -deep download is compared with.
@@ -315,13 +293,6 @@ func compared(in Input) *coredata.File {
 		return &in.Tagged[0]
 	}
 	return nil
-}
-
-// drop forgets what the walk kept of a record seen again.
-func (v *verifier) drop(id int64) {
-	delete(v.checked, id)
-	delete(v.unverified, id)
-	delete(v.readByID, id)
 }
 
 // badRecord is a list record that did not decode: it cannot be checked,

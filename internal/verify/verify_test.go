@@ -162,15 +162,6 @@ func (s stateFile) MappingsFor(_ context.Context, ids []int64) (map[int64]state.
 	return st.MappingsFor(ids)
 }
 
-func (s stateFile) all() ([]state.Mapping, error) {
-	st, err := s.open()
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	return st.Mappings()
-}
-
 // result is a Report with every row Options.Row handed out.
 type result struct {
 	*verify.Report
@@ -190,6 +181,11 @@ func (w *world) verify(mods ...func(*verify.Options)) *result {
 // Nexudus Id then CoreData id, counted, the ones not ok in the report.
 func (w *world) run(st verify.MappingReader, mods ...func(*verify.Options)) (*result, error) {
 	w.t.Helper()
+	return w.runOn(w.sink, st, mods...)
+}
+
+func (w *world) runOn(cd verify.Lister, st verify.MappingReader, mods ...func(*verify.Options)) (*result, error) {
+	w.t.Helper()
 	res := &result{}
 	opt := verify.Options{
 		ParentFor: parentFor, Parents: []string{parentA, parentB},
@@ -199,7 +195,7 @@ func (w *world) run(st verify.MappingReader, mods ...func(*verify.Options)) (*re
 	for _, m := range mods {
 		m(&opt)
 	}
-	rep, err := verify.Run(context.Background(), w.src, w.sink, st, opt)
+	rep, err := verify.Run(context.Background(), w.src, cd, st, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -609,48 +605,53 @@ func TestDeepDownloadFailureIsUnverified(t *testing.T) {
 	}
 }
 
-// A daemon that mirrors a file while verify runs is not a problem: the
-// state file is read again after the walk.
+// A daemon that mirrors a file while verify runs is not a problem: here
+// it polls right after verify listed CoreData, so the listing shows the
+// old bytes and the state file the new ones. The mapping changed since
+// verify first read it, so its file is read again (one read by id).
 func TestDaemonMirroringMeanwhileIsNotAProblem(t *testing.T) {
 	w := newWorld(t)
 	id := w.addSigned(1, "contract")
+	untouched := w.addSigned(1, "untouched")
 	w.poll()
-	earlier, err := stateFile{w.path}.all()
-	if err != nil {
-		t.Fatal(err)
-	}
 	w.nx.Advance(time.Minute)
 	w.nx.SetSignedData(id, "contract-v2.pdf", []byte("signed again"))
-	w.poll() // CoreData and the state file move on after verify's first read
+	w.cd.ResetCounts()
 
-	rep, err := w.run(&snapshots{first: earlier, then: stateFile{w.path}})
+	rep, err := w.runOn(&afterFirstListing{Lister: w.sink, then: w.poll}, stateFile{w.path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rowsByID(rep)[id][0]
-	if r.Status != verify.StatusOK || !strings.Contains(r.Reason, "while verify ran") {
+	got := rowsByID(rep)
+	if r := got[id][0]; r.Status != verify.StatusOK || !strings.Contains(r.Reason, "while verify ran") || r.CoreDataMD5 != md5hex([]byte("signed again")) {
 		t.Fatalf("row %+v", r)
 	}
-}
-
-// snapshots answers the walk's first read from an earlier copy of the
-// mappings, then reads the state file itself.
-type snapshots struct {
-	first []state.Mapping
-	then  verify.MappingReader
-}
-
-func (s *snapshots) EachMapping(_ context.Context, fn func(state.Mapping) error) error {
-	for _, m := range s.first {
-		if err := fn(m); err != nil {
-			return err
-		}
+	if r := got[untouched][0]; r.Status != verify.StatusOK || r.Reason != "" {
+		t.Fatalf("untouched row %+v", r)
 	}
-	return nil
+	// The poll itself reads the file it updates; verify adds one read.
+	if n := w.cd.Count(coredatatest.RouteGet); n < 1 {
+		t.Fatalf("%d reads by id: verify did not read the file again", n)
+	}
+	if !rep.OK() {
+		t.Fatalf("not ok: %+v", rep.NotOK)
+	}
 }
 
-func (s *snapshots) MappingsFor(ctx context.Context, ids []int64) (map[int64]state.Mapping, error) {
-	return s.then.MappingsFor(ctx, ids)
+// afterFirstListing runs then once, after the first parent was listed.
+type afterFirstListing struct {
+	verify.Lister
+	then func()
+	done bool
+}
+
+func (l *afterFirstListing) EachFile(ctx context.Context, parent, title string, fn func(coredata.File) error) error {
+	err := l.Lister.EachFile(ctx, parent, title, fn)
+	if !l.done {
+		l.done = true
+		l.then()
+	}
+	return err
 }
 
 func TestListingFailureIsAnError(t *testing.T) {
