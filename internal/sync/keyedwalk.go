@@ -52,22 +52,23 @@ type KeyedWalk[R any] struct {
 	OnHold func(at time.Time, why string)
 }
 
-// WalkSeen is what a run's walks remember of the records they listed.
-type WalkSeen struct {
-	first map[int64]time.Time // UpdatedOn when first handed out
-	from  map[int64]time.Time // the key of the query that first listed it
+// WalkSeen is what a run's walks remember of the records they listed:
+// one map entry a record, as a walk over 100,000 records keeps them all.
+type WalkSeen struct{ seen map[int64]seenRecord }
+
+type seenRecord struct {
+	updated time.Time // UpdatedOn when last handed out
+	from    int64     // the key (a minute, Unix seconds) of the query that first listed it
 }
 
 // NewWalkSeen returns an empty record of what was listed.
-func NewWalkSeen() *WalkSeen {
-	return &WalkSeen{first: map[int64]time.Time{}, from: map[int64]time.Time{}}
-}
+func NewWalkSeen() *WalkSeen { return &WalkSeen{seen: map[int64]seenRecord{}} }
 
 // Has reports whether id was handed out.
-func (s *WalkSeen) Has(id int64) bool { _, ok := s.first[id]; return ok }
+func (s *WalkSeen) Has(id int64) bool { _, ok := s.seen[id]; return ok }
 
 // Len is how many records were handed out.
-func (s *WalkSeen) Len() int { return len(s.first) }
+func (s *WalkSeen) Len() int { return len(s.seen) }
 
 // WalkResult is what a walk leaves behind.
 type WalkResult struct {
@@ -147,15 +148,17 @@ func (w KeyedWalk[R]) Run(ctx context.Context) (WalkResult, error) {
 				inStretch[id] = true
 				newToStretch++
 			}
-			if prev, ok := seen.first[id]; ok {
-				if !t.After(prev) {
+			prev, ok := seen.seen[id]
+			if ok {
+				if !t.After(prev.updated) {
 					continue // the same version, seen on an earlier page or window
 				}
-				hold(seen.from[id], "a record changed while the walk was paging")
+				hold(time.Unix(prev.from, 0).UTC(), "a record changed while the walk was paging")
 			} else {
-				seen.from[id] = from
+				prev.from = from.Unix()
 			}
-			seen.first[id] = t
+			prev.updated = t
+			seen.seen[id] = prev
 			if m := minute(t); m.After(res.LastMinute) {
 				res.LastMinute = m
 			}

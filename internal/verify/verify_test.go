@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -666,3 +667,31 @@ func TestListingFailureIsAnError(t *testing.T) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// A row that cannot be written (stdout closed) stops the run with the
+// writer's error; the rows before it were handed out in order.
+func TestRowWriterFailureStopsTheRun(t *testing.T) {
+	w := newWorld(t)
+	for _, n := range []string{"a", "b", "c"} {
+		w.addSigned(1, n)
+	}
+	w.poll()
+	var handed []int64
+	broken := errors.New("write |1: broken pipe")
+	_, err := verify.Run(context.Background(), w.src, w.sink, stateFile{w.path}, verify.Options{
+		ParentFor: parentFor, Parents: []string{parentA, parentB}, Logger: zaptest.NewLogger(t),
+		Row: func(r verify.Row) error {
+			if len(handed) == 2 {
+				return broken
+			}
+			handed = append(handed, r.NexudusID)
+			return nil
+		},
+	})
+	if !errors.Is(err, broken) || !strings.HasPrefix(err.Error(), "verify: ") {
+		t.Fatalf("err = %v, want the writer's error wrapped by verify", err)
+	}
+	if len(handed) != 2 || handed[0] >= handed[1] {
+		t.Fatalf("rows handed out before the failure: %v", handed)
+	}
+}
