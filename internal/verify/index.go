@@ -13,15 +13,16 @@ import (
 // verdict and its row name, not the whole coredata.File. At 100,000
 // files the whole ones were most of verify's memory.
 type listedFile struct {
-	id, digest, title, parent string
-	created                   string // orders a Nexudus file's files; cleared once sorted
+	id, digest    packed16
+	title, parent string
+	created       string // orders a Nexudus file's files; cleared once sorted
 	// taggedFor is the Nexudus Id whose tag the verdict looks for on the
 	// file (0: none); its other tags are not kept.
 	taggedFor int64
 }
 
 func (f listedFile) file() coredata.File {
-	out := coredata.File{ID: f.id, Digest: f.digest, Title: f.title, Parent: f.parent}
+	out := coredata.File{ID: f.id.uuid(), Digest: f.digest.md5(), Title: f.title, Parent: f.parent}
 	if f.taggedFor != 0 {
 		out.Tags = []string{syncer.FileTag(f.taggedFor)}
 	}
@@ -31,7 +32,7 @@ func (f listedFile) file() coredata.File {
 // keep is what verify keeps of f, as a file of the Nexudus file taggedFor
 // when f carries its tag.
 func keep(f coredata.File, taggedFor int64, parent func(string) string) listedFile {
-	k := listedFile{id: f.ID, digest: f.Digest, title: f.Title, parent: parent(f.Parent), created: f.Created}
+	k := listedFile{id: packUUID(f.ID), digest: packMD5(f.Digest), title: f.Title, parent: parent(f.Parent), created: f.Created}
 	if hasFileTag(f, taggedFor) {
 		k.taggedFor = taggedFor
 	}
@@ -91,7 +92,7 @@ func (ix *index) add(id int64, f listedFile) {
 		if all[i].created != all[j].created {
 			return all[i].created < all[j].created
 		}
-		return all[i].id < all[j].id
+		return all[i].id.uuid() < all[j].id.uuid()
 	})
 	ix.tagged[id], ix.more[id] = all[0], all[1:]
 }
@@ -103,7 +104,7 @@ func listCoreData(ctx context.Context, l Lister, parents []string, mapped func(s
 	ix := &index{tagged: map[int64]listedFile{}, more: map[int64][]listedFile{}, untagged: map[string]listedFile{},
 		legal: map[string][]coredata.File{}, strs: map[string]string{}}
 	seenParent := map[string]bool{}
-	seenFile := map[string]struct{}{}
+	seenFile := map[packed16]struct{}{} // not the id strings: they would all stay alive
 	for _, p := range parents {
 		if p == "" || seenParent[p] {
 			continue
@@ -113,10 +114,11 @@ func listCoreData(ctx context.Context, l Lister, parents []string, mapped func(s
 		files := 0
 		err := l.EachFile(ctx, p, "", func(f coredata.File) error {
 			files++
-			if _, dup := seenFile[f.ID]; dup {
+			key := packUUID(f.ID)
+			if _, dup := seenFile[key]; dup {
 				return nil // a project lists its folders' files too
 			}
-			seenFile[f.ID] = struct{}{}
+			seenFile[key] = struct{}{}
 			ix.listed++
 			ix.addLegal(f)
 			ids := fileTags(f)
