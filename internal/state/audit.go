@@ -66,21 +66,12 @@ func (s *Store) PutAuditResult(sum AuditSummary, findings map[int64]AuditFinding
 			}
 		}
 		b := tx.Bucket(bucketAudit)
-		var stale [][]byte
-		err := b.ForEach(func(k, _ []byte) error {
+		err := deleteWhere(b, func(k, _ []byte) bool {
 			id, err := keyID(k)
-			if err != nil || checked == nil || checked(id) {
-				stale = append(stale, append([]byte(nil), k...))
-			}
-			return nil
+			return err != nil || checked == nil || checked(id)
 		})
 		if err != nil {
 			return err
-		}
-		for _, k := range stale {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
 		}
 		for id, f := range findings {
 			if err := checkID(id); err != nil {

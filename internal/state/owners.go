@@ -115,25 +115,17 @@ func releaseOwnerScan(tx *bolt.Tx, id int64) error {
 		if b == nil {
 			continue
 		}
-		var stale [][]byte
-		err := b.ForEach(func(k, v []byte) error {
-			decode := decodeOwner
-			if string(name) == string(bucketOwnerUUIDs) {
-				decode = decodeOwnerID
-			}
+		decode := decodeOwner
+		if string(name) == string(bucketOwnerUUIDs) {
+			decode = decodeOwnerID
+		}
+		err := deleteWhere(b, func(k, v []byte) bool {
 			// A corrupt entry is left: it names no id to compare.
-			if owner, err := decode(string(k), v); err == nil && owner == id {
-				stale = append(stale, append([]byte(nil), k...))
-			}
-			return nil
+			owner, err := decode(string(k), v)
+			return err == nil && owner == id
 		})
 		if err != nil {
 			return err
-		}
-		for _, k := range stale {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

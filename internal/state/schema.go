@@ -160,6 +160,28 @@ func get(tx *bolt.Tx, bucket, key []byte) []byte {
 	return b.Get(key)
 }
 
+// deleteWhere deletes every entry of b that drop selects. The keys are
+// collected first and deleted after the walk: deleting under a ForEach or
+// a cursor's Next skips entries (bbolt moves the cursor under it).
+func deleteWhere(b *bolt.Bucket, drop func(k, v []byte) bool) error {
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if drop(k, v) {
+			keys = append(keys, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // forEach walks a bucket that may be missing.
 func forEach(tx *bolt.Tx, bucket []byte, fn func(k, v []byte) error) error {
 	b := tx.Bucket(bucket)
