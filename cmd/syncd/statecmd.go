@@ -224,10 +224,6 @@ func withWritable(cfg *config.Config, fn func(*state.Store) error) error {
 }
 
 func stateLs(st *state.Store, asJSON bool, w io.Writer) error {
-	entries, err := st.Entries()
-	if err != nil {
-		return err
-	}
 	legalEntries, err := st.LegalEntries()
 	if err != nil {
 		return err
@@ -236,10 +232,8 @@ func stateLs(st *state.Store, asJSON bool, w io.Writer) error {
 		// Contracts first, one object per line; then texts and
 		// registers, told apart by their "kind".
 		enc := json.NewEncoder(w)
-		for _, e := range entries {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
+		if err := st.EachEntry(func(e state.Entry) error { return enc.Encode(e) }); err != nil {
+			return err
 		}
 		for _, e := range legalEntries {
 			if err := enc.Encode(e); err != nil {
@@ -249,9 +243,13 @@ func stateLs(st *state.Store, asJSON bool, w io.Writer) error {
 		return nil
 	}
 	defer legalTable(w, legalEntries)
+	// The table is aligned a block of lsBlock lines at a time: a
+	// tabwriter holds every line until it is flushed, and 100,000 of them
+	// would be most of the command's memory.
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NEXUDUS_ID\tSTATUS\tCOREDATA_ID\tMD5\tATTEMPTS\tNEXT_ATTEMPT\tLAST_ERROR")
-	for _, e := range entries {
+	n := 0
+	err = st.EachEntry(func(e state.Entry) error {
 		next := "-"
 		if e.NextAttempt != nil {
 			next = e.NextAttempt.UTC().Format(time.RFC3339)
@@ -261,9 +259,18 @@ func stateLs(st *state.Store, asJSON bool, w io.Writer) error {
 			lastErr = lastErr[:77] + "..."
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.NexudusID, e.Status, dash(e.CoreDataID), dash(e.MD5), e.Attempts, next, dash(lastErr))
+		if n++; n%lsBlock == 0 {
+			return tw.Flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return tw.Flush()
 }
+
+const lsBlock = 1000
 
 // legalTable lists texts and registers below the contracts, when any.
 func legalTable(w io.Writer, entries []state.LegalEntry) {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -164,80 +165,93 @@ func (s *Store) Entry(id int64) (Entry, error) {
 
 // Entries returns the merged view of every file in any bucket, sorted by id.
 func (s *Store) Entries() ([]Entry, error) {
-	recs := map[int64]*record{}
-	at := func(id int64) *record {
-		r := recs[id]
-		if r == nil {
-			r = &record{}
-			recs[id] = r
-		}
-		return r
-	}
-	walk := func(tx *bolt.Tx, b []byte, fn func(id int64, v []byte) error) error {
-		return forEach(tx, b, func(k, v []byte) error {
-			id, err := keyID(k)
-			if err != nil {
-				return err
-			}
-			return fn(id, v)
-		})
-	}
-	err := s.view("list entries", nil, func(tx *bolt.Tx) error {
-		err := walk(tx, bucketFiles, func(id int64, v []byte) error {
-			m, err := decodeMapping(id, v)
-			at(id).mapping = &m
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		err = walk(tx, bucketIntents, func(id int64, v []byte) error {
-			in, err := decodeIntent(id, v)
-			at(id).intent = &in
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		// failures first, so that a parked record for the same id wins.
-		for _, b := range [][]byte{bucketFailures, bucketParked} {
-			parked := string(b) == string(bucketParked)
-			err = walk(tx, b, func(id int64, v []byte) error {
-				f, err := decodeFailure(id, v)
-				f.Parked = parked
-				at(id).failure = &f
-				return err
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return walk(tx, bucketAudit, func(id int64, v []byte) error {
-			r, ok := recs[id]
-			if !ok || r.mapping == nil {
-				return nil // a finding of a file since forgotten
-			}
-			var af AuditFinding
-			if err := json.Unmarshal(v, &af); err != nil {
-				return &CorruptError{Kind: "audit", Key: fmt.Sprint(id), Err: err}
-			}
-			r.audit = &af
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
+	var out []Entry
+	err := s.EachEntry(func(e Entry) error { out = append(out, e); return nil })
+	return out, err
+}
+
+// EachEntry calls fn with the merged view of every file in any bucket, by
+// id, in one read transaction: the buckets share their big-endian id keys,
+// so one cursor each walks them side by side and only the file at hand is
+// in memory (`state ls` of 100,000 files). fn must not write to the store.
+func (s *Store) EachEntry(fn func(Entry) error) error {
 	last, err := s.lastAuditPtr()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]Entry, 0, len(recs))
-	for id, r := range recs {
-		out = append(out, r.entry(id, last))
+	return s.view("list entries", nil, func(tx *bolt.Tx) error {
+		// failures before parked: a parked record for the same id wins.
+		names := [][]byte{bucketFiles, bucketIntents, bucketFailures, bucketParked, bucketAudit}
+		cursors := make([]*bolt.Cursor, len(names))
+		keys, vals := make([][]byte, len(names)), make([][]byte, len(names))
+		for i, name := range names {
+			if b := tx.Bucket(name); b != nil {
+				cursors[i] = b.Cursor()
+				keys[i], vals[i] = cursors[i].First()
+			}
+		}
+		for {
+			var lowest []byte
+			for _, k := range keys {
+				if k != nil && (lowest == nil || bytes.Compare(k, lowest) < 0) {
+					lowest = k
+				}
+			}
+			if lowest == nil {
+				return nil
+			}
+			id, err := keyID(lowest)
+			if err != nil {
+				return err
+			}
+			lowest = append([]byte(nil), lowest...)
+			var r record
+			for i, k := range keys {
+				if k == nil || !bytes.Equal(k, lowest) {
+					continue
+				}
+				if err := r.add(names[i], id, vals[i]); err != nil {
+					return err
+				}
+				keys[i], vals[i] = cursors[i].Next()
+			}
+			if r.mapping == nil {
+				r.audit = nil // a finding of a file since forgotten
+			}
+			if r.mapping == nil && r.intent == nil && r.failure == nil {
+				continue
+			}
+			if err := fn(r.entry(id, last)); err != nil {
+				return err
+			}
+		}
+	})
+}
+
+// add decodes one bucket's value of the file id into r.
+func (r *record) add(bucket []byte, id int64, v []byte) error {
+	switch string(bucket) {
+	case string(bucketFiles):
+		m, err := decodeMapping(id, v)
+		r.mapping = &m
+		return err
+	case string(bucketIntents):
+		in, err := decodeIntent(id, v)
+		r.intent = &in
+		return err
+	case string(bucketFailures), string(bucketParked):
+		f, err := decodeFailure(id, v)
+		f.Parked = string(bucket) == string(bucketParked)
+		r.failure = &f
+		return err
+	case string(bucketAudit):
+		var af AuditFinding
+		if err := json.Unmarshal(v, &af); err != nil {
+			return &CorruptError{Kind: "audit", Key: fmt.Sprint(id), Err: err}
+		}
+		r.audit = &af
 	}
-	sortByID(out, func(e Entry) int64 { return e.NexudusID })
-	return out, nil
+	return nil
 }
 
 // Counts feeds the syncd_mapped_files and syncd_parked_files gauges. mapped
