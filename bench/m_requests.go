@@ -141,6 +141,11 @@ func (r *requestsResult) rows() []row {
 	floor := 1 + 1.0/pageSize
 	nxPerFile := float64(r.NexudusNew.nexudus()) / float64(r.NewFiles)
 	cdPerFile := float64(r.NexudusNew.coredata()) / float64(r.NewFiles)
+	// Four requests of each file's own, and its share of the lookup: the
+	// run lists the parent once (tagIndex), not once a file. That listing
+	// serves the whole run because a create is preceded by an intent,
+	// and a lookup with an open intent lists the parent again.
+	cdFloor := 4 + 1/float64(r.NewFiles)
 	idleFloor := math.Ceil(float64(r.IdleRecords) / pageSize)
 	cdUpd := float64(r.UpdatedPoll.coredata()) / float64(r.Updated)
 	return []row{
@@ -151,9 +156,11 @@ func (r *requestsResult) rows() []row {
 			Ratio: ratio(nxPerFile, floor), Goal: "≤ 1.02", Verdict: verdict(nxPerFile <= 1.02),
 		},
 		{
-			Figure: "CoreData requests per new file (" + r.NexudusNew.cdBreakdown(r.NewFiles) + ")",
-			Value:  fmt.Sprintf("%.2f", cdPerFile), Bound: "5 (blob URL, PUT, create, verify + lookup before create)",
-			Ratio: ratio(cdPerFile, 5), Goal: "≤ 5", Verdict: verdict(cdPerFile <= 5),
+			Figure: fmt.Sprintf("CoreData requests per new file (%s; list requests in all: %d)",
+				r.NexudusNew.cdBreakdown(r.NewFiles), r.NexudusNew.cd[coredatatest.RouteList]),
+			Value: fmt.Sprintf("%.4f", cdPerFile),
+			Bound: fmt.Sprintf("%.4f (blob URL, PUT, create, verify; + the lookup before create: the run lists the parent once, one page while it is empty, and every lookup of the run reads that listing)", cdFloor),
+			Ratio: ratio(cdPerFile, cdFloor), Goal: "≤ 5", Verdict: verdict(cdPerFile <= 5),
 		},
 		{
 			Figure: "CoreData requests per updated file (" + r.UpdatedPoll.cdBreakdown(r.Updated) + ")",

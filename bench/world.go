@@ -183,7 +183,14 @@ func (r reqs) cdBreakdown(per int) string {
 			if out != "" {
 				out += ", "
 			}
-			out += fmt.Sprintf("%s %.2f", route, float64(c)/float64(per))
+			v := float64(c) / float64(per)
+			if v < 0.005 {
+				// A request shared by many files (a listing a run)
+				// is not "0.00" of each.
+				out += fmt.Sprintf("%s %.4f", route, v)
+			} else {
+				out += fmt.Sprintf("%s %.2f", route, v)
+			}
 		}
 	}
 	if out == "" {
