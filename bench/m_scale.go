@@ -32,6 +32,7 @@ type scaleResult struct {
 	Base         *procResult // a poll over (almost) no record: the cost of a run itself
 	Verify       *procResult
 	VerifyReqs   reqs
+	Ls, LsJSON   *procResult // `state ls` and `state ls -json` over the mapped files
 	StateBytes   int64
 	ListPageSize int
 }
@@ -112,6 +113,19 @@ func measureScale(ctx context.Context, h *harness, n int) (*scaleResult, error) 
 	res.VerifyReqs = w.reqs()
 	if ok := strings.Count(res.Verify.Output, `"status":"ok"`); ok != n {
 		return nil, fmt.Errorf("verify: %d files ok, want %d", ok, n)
+	}
+	h.logf("state ls over %d mapped records", n)
+	if res.Ls, err = runProcess(ctx, bin, "state", "-config", config, "ls"); err != nil {
+		return nil, err
+	}
+	if got := strings.Count(res.Ls.Output, " mirrored "); got != n {
+		return nil, fmt.Errorf("state ls: %d mirrored lines, want %d", got, n)
+	}
+	if res.LsJSON, err = runProcess(ctx, bin, "state", "-config", config, "ls", "-json"); err != nil {
+		return nil, err
+	}
+	if got := strings.Count(res.LsJSON.Output, `"nexudus_id":`); got != n {
+		return nil, fmt.Errorf("state ls -json: %d objects, want %d", got, n)
 	}
 	// The same run over (almost) nothing: a lookback of one minute behind
 	// the cursor, the minute of the newest record.
@@ -202,6 +216,8 @@ func (r *scaleResult) rows() []row {
 				r.VerifyReqs.coredata() == r.VerifyReqs.cd[coredatatest.RouteList]),
 		},
 		rssRow(fmt.Sprintf("Peak RSS of that `syncd verify` over %s mapped files (VmHWM)", thousands(int64(r.Files))), r.Verify.PeakRSS),
+		rssRow(fmt.Sprintf("Peak RSS of `syncd state ls` over %s mapped files, the higher of the table (%s) and `-json` (%s)",
+			thousands(int64(r.Files)), mib(r.Ls.PeakRSS), mib(r.LsJSON.PeakRSS)), max(r.Ls.PeakRSS, r.LsJSON.PeakRSS)),
 	}
 }
 
