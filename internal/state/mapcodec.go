@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/coworkdocs/syncd/internal/packid"
 )
 
 // The mapping record, binary form of schema 3. A poll over mapped records
@@ -69,7 +71,7 @@ func mappingStringsOf(m *Mapping) [mappingStrings]string {
 // times in UTC) to buf.
 func appendMapping(buf []byte, m *Mapping) []byte {
 	strs := mappingStringsOf(m)
-	var packed [mappingStrings][packedLen]byte
+	var packed [mappingStrings][packid.Len]byte
 	flags := byte(0)
 	for i, f := range mappingFields {
 		if f.flag == 0 {
@@ -77,9 +79,9 @@ func appendMapping(buf []byte, m *Mapping) []byte {
 		}
 		var ok bool
 		if f.md5 {
-			packed[i], ok = packMD5(strs[i])
+			packed[i], ok = packid.MD5(strs[i])
 		} else {
-			packed[i], ok = packUUID(strs[i])
+			packed[i], ok = packid.UUID(strs[i])
 		}
 		if ok {
 			flags |= f.flag
@@ -236,9 +238,9 @@ func decodeMappingV2(data []byte, m *Mapping) error {
 	for i, f := range mappingFields {
 		switch {
 		case flags&f.flag != 0:
-			stored[i], text[i] = packedLen, uuidLen
+			stored[i], text[i] = packid.Len, packid.UUIDLen
 			if f.md5 {
-				text[i] = md5HexLen
+				text[i] = packid.MD5HexLen
 			}
 		default:
 			stored[i] = r.uvarint()
@@ -260,7 +262,7 @@ func decodeMappingV2(data []byte, m *Mapping) error {
 	// one string that they share.
 	var sb strings.Builder
 	sb.Grow(int(all))
-	var tmp [uuidLen]byte
+	var tmp [packid.UUIDLen]byte
 	off := uint64(0)
 	for i, f := range mappingFields {
 		b := r.b[off : off+stored[i]]
@@ -269,9 +271,9 @@ func decodeMappingV2(data []byte, m *Mapping) error {
 		case flags&f.flag == 0:
 			sb.Write(b)
 		case f.md5:
-			sb.Write(appendHex(tmp[:0], b))
+			sb.Write(packid.AppendHex(tmp[:0], b))
 		default:
-			sb.Write(appendUUID(tmp[:0], b))
+			sb.Write(packid.AppendUUID(tmp[:0], b))
 		}
 	}
 	s := sb.String()

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/coworkdocs/syncd/internal/packid"
 )
 
 // migrateV2 moves a file to schema 3, where the state file takes about a
@@ -114,7 +116,7 @@ func moveOwners(tx *bolt.Tx) error {
 	entries := make([]entry, 0, old.Stats().KeyN)
 	var mem arena
 	err := old.ForEach(func(k, v []byte) error {
-		p, ok := packUUID(string(k))
+		p, ok := packid.UUID(string(k))
 		if !ok {
 			entries = append(entries, entry{k: mem.keep(k), v: mem.keep(v)})
 			return nil

@@ -7,6 +7,8 @@ import (
 	"math"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/coworkdocs/syncd/internal/packid"
 )
 
 // The owners index: which Nexudus file a CoreData file mirrors, so that
@@ -28,7 +30,7 @@ type ownerEntry struct {
 }
 
 func ownerEntryOf(tx *bolt.Tx, coreDataID string) ownerEntry {
-	if p, ok := packUUID(coreDataID); ok {
+	if p, ok := packid.UUID(coreDataID); ok {
 		if b := tx.Bucket(bucketOwnerUUIDs); b != nil {
 			return ownerEntry{b: b, key: p[:], packed: true}
 		}

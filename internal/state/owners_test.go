@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/coworkdocs/syncd/internal/packid"
 )
 
 // The owners index keeps PutMapping's rules whichever bucket an id lives
@@ -75,7 +77,7 @@ func TestPutMappingLeavesAnUnchangedOwnerEntry(t *testing.T) {
 	// A marker the rewrite would replace: the same id, in a longer
 	// (non-minimal) uvarint.
 	marker := []byte{0x81, 0x00}
-	p, _ := packUUID(u)
+	p, _ := packid.UUID(u)
 	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketOwnerUUIDs).Put(p[:], marker) }); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package state
+package packid
 
 import (
 	"regexp"
@@ -33,12 +33,12 @@ func TestPackUUID(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
-			p, ok := packUUID(c.in)
+			p, ok := UUID(c.in)
 			if ok != c.pack {
-				t.Fatalf("packUUID(%q) ok = %v, want %v", c.in, ok, c.pack)
+				t.Fatalf("UUID(%q) ok = %v, want %v", c.in, ok, c.pack)
 			}
 			if ok {
-				if got := string(appendUUID(nil, p[:])); got != c.in {
+				if got := string(AppendUUID(nil, p[:])); got != c.in {
 					t.Errorf("unpacked %q, want %q", got, c.in)
 				}
 			}
@@ -61,12 +61,12 @@ func TestPackMD5(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
-			p, ok := packMD5(c.in)
+			p, ok := MD5(c.in)
 			if ok != c.pack {
-				t.Fatalf("packMD5(%q) ok = %v, want %v", c.in, ok, c.pack)
+				t.Fatalf("MD5(%q) ok = %v, want %v", c.in, ok, c.pack)
 			}
 			if ok {
-				if got := string(appendHex(nil, p[:])); got != c.in {
+				if got := string(AppendHex(nil, p[:])); got != c.in {
 					t.Errorf("unpacked %q, want %q", got, c.in)
 				}
 			}
@@ -83,19 +83,19 @@ func FuzzPackID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p, ok := packUUID(s)
+		p, ok := UUID(s)
 		if ok != canonicalUUID.MatchString(s) {
-			t.Fatalf("packUUID(%q) ok = %v", s, ok)
+			t.Fatalf("UUID(%q) ok = %v", s, ok)
 		}
-		if ok && string(appendUUID(nil, p[:])) != s {
-			t.Fatalf("packUUID(%q) unpacks to %q", s, appendUUID(nil, p[:]))
+		if ok && string(AppendUUID(nil, p[:])) != s {
+			t.Fatalf("UUID(%q) unpacks to %q", s, AppendUUID(nil, p[:]))
 		}
-		p, ok = packMD5(s)
+		p, ok = MD5(s)
 		if ok != lowerMD5.MatchString(s) {
-			t.Fatalf("packMD5(%q) ok = %v", s, ok)
+			t.Fatalf("MD5(%q) ok = %v", s, ok)
 		}
-		if ok && string(appendHex(nil, p[:])) != s {
-			t.Fatalf("packMD5(%q) unpacks to %q", s, appendHex(nil, p[:]))
+		if ok && string(AppendHex(nil, p[:])) != s {
+			t.Fatalf("MD5(%q) unpacks to %q", s, AppendHex(nil, p[:]))
 		}
 	})
 }

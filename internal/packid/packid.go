@@ -1,16 +1,17 @@
-package state
-
-// Packed ids. CoreData ids, snapshot ids and parents are UUIDs in their
-// canonical text form (36 bytes), and digests md5 in lowercase hex (32
-// bytes): the state file keeps those as their 16 bytes. Only the exact
+// Package packid packs ids. CoreData ids, snapshot ids and parents are
+// UUIDs in their canonical text form (36 bytes), and digests md5 in
+// lowercase hex (32 bytes): the state file, and verify's listing of
+// 100,000 files, keep those as their 16 bytes. Only the exact
 // canonical form is packed, so that unpacking gives back the same string;
 // an id of any other form (upper case, braces, a test's "cd-1") is kept as
 // it is.
+package packid
 
+// The lengths of a UUID's text, an md5's hex and either packed.
 const (
-	uuidLen   = 36 // xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
-	md5HexLen = 32
-	packedLen = 16
+	UUIDLen   = 36 // xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
+	MD5HexLen = 32
+	Len       = 16
 )
 
 // uuidGroups are the offsets of the hex digits' groups in a UUID's text.
@@ -43,47 +44,47 @@ func packHex(dst []byte, s string) bool {
 	return true
 }
 
-// packUUID packs a canonical lowercase UUID; false for any other string.
-func packUUID(s string) (p [packedLen]byte, ok bool) {
-	if len(s) != uuidLen || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+// UUID packs a canonical lowercase UUID; false for any other string.
+func UUID(s string) (p [Len]byte, ok bool) {
+	if len(s) != UUIDLen || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return p, false
 	}
 	off := 0
 	for _, g := range uuidGroups {
 		n := (g[1] - g[0]) / 2
 		if !packHex(p[off:off+n], s[g[0]:g[1]]) {
-			return [packedLen]byte{}, false
+			return [Len]byte{}, false
 		}
 		off += n
 	}
 	return p, true
 }
 
-// packMD5 packs 32 lowercase hex digits; false for any other string.
-func packMD5(s string) (p [packedLen]byte, ok bool) {
-	if len(s) != md5HexLen {
+// MD5 packs 32 lowercase hex digits; false for any other string.
+func MD5(s string) (p [Len]byte, ok bool) {
+	if len(s) != MD5HexLen {
 		return p, false
 	}
 	return p, packHex(p[:], s)
 }
 
-// appendHex appends the lowercase hex of b.
-func appendHex(dst, b []byte) []byte {
+// AppendHex appends the lowercase hex of b.
+func AppendHex(dst, b []byte) []byte {
 	for _, c := range b {
 		dst = append(dst, lowerHex[c>>4], lowerHex[c&0xf])
 	}
 	return dst
 }
 
-// appendUUID appends the canonical text of a packed UUID.
-func appendUUID(dst, p []byte) []byte {
-	dst = appendHex(dst, p[0:4])
+// AppendUUID appends the canonical text of a packed UUID.
+func AppendUUID(dst, p []byte) []byte {
+	dst = AppendHex(dst, p[0:4])
 	dst = append(dst, '-')
-	dst = appendHex(dst, p[4:6])
+	dst = AppendHex(dst, p[4:6])
 	dst = append(dst, '-')
-	dst = appendHex(dst, p[6:8])
+	dst = AppendHex(dst, p[6:8])
 	dst = append(dst, '-')
-	dst = appendHex(dst, p[8:10])
+	dst = AppendHex(dst, p[8:10])
 	dst = append(dst, '-')
-	return appendHex(dst, p[10:16])
+	return AppendHex(dst, p[10:16])
 }
